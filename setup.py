@@ -1,0 +1,39 @@
+"""Install metadata for rnn-zoo: recurrent cells, TBPTT training and serving export."""
+
+from setuptools import find_packages, setup
+
+# TensorFlow 2.21.x. The CPU build is the default so that a machine without a GPU
+# installs the small wheel; `pip install -e .[gpu]` adds the CUDA build on Linux.
+TENSORFLOW_CPU = [
+    "tensorflow-cpu~=2.21.0; sys_platform == 'linux' and platform_machine == 'x86_64'",
+    "tensorflow~=2.21.0; sys_platform != 'linux' or platform_machine != 'x86_64'",
+]
+
+setup(
+    name="rnn-zoo",
+    version="0.1.0",
+    description="Recurrent-network model zoo for TensorFlow/Keras with TBPTT and TF Serving export",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["zoo", "zoo.*", "recipes", "recipes.*", "export", "export.*",
+                                    "benchmarks", "benchmarks.*"]),
+    python_requires=">=3.10,<3.13",
+    install_requires=TENSORFLOW_CPU + [
+        "keras>=3.15,<4",
+        # TF 2.21 no longer pulls TensorBoard in; training writes its events.
+        "tensorboard~=2.21.0",
+        "tensorflow-datasets>=4.9,<5",
+        "numpy>=1.26,<3",
+        # Plots (gradient flow through time) rendered into TensorBoard images.
+        "matplotlib>=3.8,<4",
+    ],
+    extras_require={
+        "gpu": ["tensorflow[and-cuda]~=2.21.0"],
+        "test": ["pytest>=8,<10"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+    ],
+)

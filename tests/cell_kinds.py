@@ -1,0 +1,37 @@
+"""Each zoo cell beside its Keras built-in twin and its NumPy reference, for parametrized tests."""
+
+import keras
+import numpy as np
+
+import numpy_reference as ref
+import zoo
+
+# name -> (zoo cell factory, Keras layer factory, NumPy forward(x, kernel, rec, bias, masks))
+CELL_KINDS = {
+    "elman": (
+        lambda units, **kw: zoo.ElmanCell(units, **kw),
+        lambda units, **kw: keras.layers.SimpleRNN(units, **kw),
+        lambda x, k, r, b, **m: ref.elman_forward(x, k, r, b, **m),
+    ),
+    "lstm": (
+        lambda units, **kw: zoo.LSTMCell(units, **kw),
+        lambda units, **kw: keras.layers.LSTM(units, **kw),
+        lambda x, k, r, b, **m: ref.lstm_forward(x, k, r, b, **m)[0],
+    ),
+    "gru_reset_after": (
+        lambda units, **kw: zoo.GRUCell(units, reset_after=True, **kw),
+        lambda units, **kw: keras.layers.GRU(units, reset_after=True, **kw),
+        lambda x, k, r, b, **m: ref.gru_forward(x, k, r, b, True, **m)[0],
+    ),
+    "gru_reset_before": (
+        lambda units, **kw: zoo.GRUCell(units, reset_after=False, **kw),
+        lambda units, **kw: keras.layers.GRU(units, reset_after=False, **kw),
+        lambda x, k, r, b, **m: ref.gru_forward(x, k, r, b, False, **m)[0],
+    ),
+}
+
+
+def randomize(layer, seed, scale=0.5):
+    """Give every weight of a built layer random values (biases too, so no slice hides)."""
+    rng = np.random.default_rng(seed)
+    layer.set_weights([rng.normal(0.0, scale, w.shape).astype(w.dtype) for w in layer.get_weights()])

@@ -1,0 +1,98 @@
+"""What every zoo cell promises: config round trip, .keras save/load, checks, mixed precision."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import keras
+
+from cell_kinds import CELL_KINDS, randomize
+
+INPUT_DIM, UNITS = 6, 5
+
+
+def model_with(kind):
+    make_cell, _, _ = CELL_KINDS[kind]
+    inputs = keras.Input((None, INPUT_DIM))
+    hidden = keras.layers.RNN(
+        make_cell(UNITS, dropout=0.1, recurrent_dropout=0.2, seed=3), return_sequences=True
+    )(inputs)
+    hidden = keras.layers.RNN([make_cell(UNITS), make_cell(UNITS)], go_backwards=True,
+                              return_sequences=True)(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(3)(hidden))
+    for layer in model.layers:
+        if layer.weights:
+            randomize(layer, seed=len(layer.name))
+    return model
+
+
+@pytest.mark.parametrize("kind", sorted(CELL_KINDS))
+def test_get_config_round_trips(kind):
+    make_cell, _, _ = CELL_KINDS[kind]
+    cell = make_cell(UNITS, dropout=0.25, recurrent_dropout=0.5, seed=4,
+                     kernel_regularizer="l2", use_bias=False)
+    config = cell.get_config()
+    clone = type(cell).from_config(config)
+    assert clone.get_config() == config
+    assert keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(cell)).get_config() == config
+
+
+def test_saved_models_reload_in_a_fresh_process_with_identical_outputs(tmp_path):
+    x = np.random.default_rng(0).normal(size=(3, 8, INPUT_DIM)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    for kind in CELL_KINDS:
+        model = model_with(kind)
+        model.save(tmp_path / f"{kind}.keras")
+        np.save(tmp_path / f"{kind}.npy", keras.ops.convert_to_numpy(model(x)))
+    # A fresh interpreter: the only thing that makes the cells known is `import zoo`.
+    script = textwrap.dedent(f"""
+        import pathlib, numpy as np, keras, zoo
+        folder = pathlib.Path({str(tmp_path)!r})
+        x = np.load(folder / "x.npy")
+        for kind in {sorted(CELL_KINDS)!r}:
+            model = keras.saving.load_model(folder / f"{{kind}}.keras", safe_mode=True)
+            np.save(folder / f"{{kind}}.reloaded.npy", keras.ops.convert_to_numpy(model(x)))
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+    for kind in CELL_KINDS:
+        np.testing.assert_array_equal(np.load(tmp_path / f"{kind}.reloaded.npy"),
+                                      np.load(tmp_path / f"{kind}.npy"), err_msg=kind)
+
+
+@pytest.mark.parametrize("kind", sorted(CELL_KINDS))
+@pytest.mark.parametrize("argument,value", [
+    ("units", 0), ("units", -3), ("units", 2.5), ("dropout", 1.0), ("dropout", -0.1),
+    ("recurrent_dropout", 1.5),
+])
+def test_bad_arguments_are_named_in_the_error(kind, argument, value):
+    make_cell, _, _ = CELL_KINDS[kind]
+    kwargs = {"units": UNITS, argument: value}
+    units = kwargs.pop("units")
+    with pytest.raises(ValueError, match=f"`{argument}`.*{value}"):
+        make_cell(units, **kwargs)
+
+
+@pytest.mark.parametrize("kind", sorted(CELL_KINDS))
+@pytest.mark.parametrize("policy,compute_dtype,tolerance", [
+    ("mixed_float16", "float16", 1e-2), ("mixed_bfloat16", "bfloat16", 5e-2),
+])
+def test_mixed_precision_keeps_float32_variables(kind, policy, compute_dtype, tolerance):
+    make_cell, _, _ = CELL_KINDS[kind]
+    x = np.random.default_rng(2).normal(size=(4, 10, INPUT_DIM)).astype("float32")
+    exact = keras.layers.RNN(make_cell(UNITS), return_sequences=True)
+    exact.build((None, None, INPUT_DIM))
+    randomize(exact, seed=8, scale=0.3)
+
+    keras.config.set_dtype_policy(policy)
+    mixed = keras.layers.RNN(make_cell(UNITS, dropout=0.2), return_sequences=True)
+    mixed.build((None, None, INPUT_DIM))
+    mixed.set_weights(exact.get_weights())
+    outputs = mixed(x)
+    assert all(w.dtype == "float32" for w in mixed.weights)
+    assert outputs.dtype == compute_dtype
+    assert keras.ops.convert_to_numpy(mixed(x, training=True)).dtype.itemsize == 2
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(outputs).astype("float32"),
+                               exact(x), atol=tolerance)
