@@ -1,0 +1,174 @@
+"""The char_lm recipe end to end on a shrunk config: TensorBoard output, resume, CLI errors."""
+
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from event_files import load_events, scalar_series
+from recipes.char_lm import SMOKE, CharLMConfig, main
+from zoo.training import load_run, restore_model, train_and_evaluate
+
+
+def smoke_config(logdir, **changes):
+    return CharLMConfig(**{**SMOKE, "logdir": str(logdir), **changes})
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    config = smoke_config(tmp_path_factory.mktemp("runs"), steps=30, validate_every=15)
+    return train_and_evaluate(config, show_progress=False)
+
+
+def test_smoke_run_learns_and_writes_its_folder(smoke_run):
+    run_dir = smoke_run["run_dir"]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["units"] == SMOKE["units"] and config["steps"] == 30
+    vocabulary = json.loads((run_dir / "vocabulary.json").read_text())["characters"]
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-30")
+    uniform_bits = math.log2(len(vocabulary) + 1)
+    assert smoke_run["valid/bits_per_char"] < uniform_bits - 1.0
+    assert smoke_run["sample"].startswith(SMOKE.get("sample_prompt", "The "))
+
+
+EXPECTED_SCALARS = [
+    "train/loss", "train/bits_per_char", "train/learning_rate", "train/grad_norm",
+    "train/clipped_share", "train/chars_per_second", "valid/loss", "valid/bits_per_char",
+    "valid/perplexity", "gradient_flow/first_to_last_ratio",
+]
+
+
+def test_tensorboard_tags_exist_with_finite_values(smoke_run):
+    events = load_events(smoke_run["run_dir"])
+    tags = events.Tags()["tensors"]
+    for tag in EXPECTED_SCALARS:
+        series = scalar_series(events, tag)
+        assert series, tag
+        assert all(math.isfinite(v) for v in series.values()), tag
+    assert sorted(scalar_series(events, "train/loss")) == list(range(1, 31))
+    assert sorted(scalar_series(events, "valid/loss")) == [15, 30]
+    plugins = {tag: events.SummaryMetadata(tag).plugin_data.plugin_name for tag in tags}
+    histograms = [t for t, p in plugins.items() if p == "histograms"]
+    assert any(t.startswith("weights/") and "kernel" in t for t in histograms)
+    assert any(t.startswith("gradients/") for t in histograms)
+    for tag in histograms:
+        assert all(np.isfinite(tf.make_ndarray(e.tensor_proto)).all() for e in events.Tensors(tag))
+    assert plugins["samples/text"] == "text"
+    assert plugins["gradient_flow/plot"] == "images"
+    assert "_hparams_/session_start_info" in tags
+    root = load_events(smoke_run["run_dir"].parent)
+    assert "_hparams_/experiment" in root.Tags()["tensors"]
+
+
+def test_resumed_run_continues_with_the_same_losses_and_weights(tmp_path):
+    whole = train_and_evaluate(smoke_config(tmp_path / "a", steps=16), show_progress=False)
+    # Interrupted after step 7, between checkpoints (every 10 steps in SMOKE).
+    half = train_and_evaluate(smoke_config(tmp_path / "b", steps=16), show_progress=False,
+                              stop_requested=lambda step: step == 7)
+    assert half["stopped"] and half["steps"] == 7
+    config, vocabulary = load_run(half["run_dir"], CharLMConfig)
+    train_and_evaluate(config, half["run_dir"], resume_vocabulary=vocabulary, show_progress=False)
+
+    expected = scalar_series(load_events(whole["run_dir"]), "train/loss")
+    resumed = scalar_series(load_events(half["run_dir"]), "train/loss")
+    assert sorted(resumed) == sorted(expected) == list(range(1, 17))
+    np.testing.assert_allclose([resumed[s] for s in range(1, 17)],
+                               [expected[s] for s in range(1, 17)], rtol=1e-5)
+    _, _, model_a = restore_model(whole["run_dir"])
+    _, _, model_b = restore_model(half["run_dir"])
+    for a, b in zip(model_a.weights, model_b.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_real_tensorboard_serves_the_scalar_tags(smoke_run):
+    logdir = smoke_run["run_dir"].parent
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
+         "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url, deadline = None, time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line and server.poll() is not None:
+                break
+            match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+            url = match and match.group(1)
+        assert url, "tensorboard printed no address"
+        run = smoke_run["run_dir"].name
+        tags = {}
+        while run not in tags and time.monotonic() < deadline:
+            with urllib.request.urlopen(f"{url}/data/plugin/scalars/tags", timeout=10) as reply:
+                tags = json.load(reply)
+            time.sleep(0.5)
+        for tag in EXPECTED_SCALARS:
+            assert tag in tags[run], tag
+        query = f"{url}/data/plugin/scalars/scalars?run={run}&tag=train/loss"
+        with urllib.request.urlopen(query, timeout=10) as reply:
+            points = json.load(reply)
+        assert len(points) == 30 and all(math.isfinite(p[2]) for p in points)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_sample_command_continues_the_prompt(smoke_run, capsys):
+    from zoo.sample import main as sample_main
+
+    argv = ["--from", str(smoke_run["run_dir"]), "--prompt", "In ", "--length", "25", "--seed", "3"]
+    sample_main(argv)
+    first = capsys.readouterr().out
+    sample_main(argv)
+    assert capsys.readouterr().out == first
+    assert first.startswith("In ") and len(first.rstrip("\n")) >= 28
+
+
+def corpus(tmp_path, data):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(data)
+    return str(path)
+
+
+BAD_INPUTS = [
+    (lambda d: ["--data", str(d / "missing.txt")], "no such file"),
+    (lambda d: ["--data", corpus(d, b"")], "is empty"),
+    (lambda d: ["--data", corpus(d, b"\x7fELF\x00\x01")], "looks binary"),
+    (lambda d: ["--data", corpus(d, b"tiny text")], "fewer than one batch"),
+    (lambda d: ["--k1", "20", "--k2", "10"], "--k2 must be >= --k1"),
+    (lambda d: ["--units", "0"], "--units must be >= 1"),
+    (lambda d: ["--batch-size", "-4"], "--batch-size must be >= 1"),
+    (lambda d: ["--lr", "0"], "--lr must be > 0"),
+    (lambda d: ["--dropout", "1.0"], "--dropout must be >= 0.0 and < 1.0"),
+    (lambda d: ["--units", "many"], "argument --units: invalid int value"),
+    (lambda d: ["--cell", "transformer"], "argument --cell: invalid choice"),
+    (lambda d: ["--resume", str(d / "nowhere")], "no such run folder"),
+]
+
+
+@pytest.mark.parametrize("make_argv,message", BAD_INPUTS)
+def test_bad_input_stops_with_one_line_and_no_run_folder(tmp_path, capsys, make_argv, message):
+    logdir = tmp_path / "runs"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--smoke", "--logdir", str(logdir), *make_argv(tmp_path)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert error.count("\n") == 1, error
+    assert not logdir.exists()
+
+
+def test_command_line_error_has_no_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "recipes.char_lm", "--data", str(tmp_path / "none.txt"),
+         "--logdir", str(tmp_path / "runs")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: --data")
+    assert not (tmp_path / "runs").exists()

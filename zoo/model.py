@@ -1,0 +1,55 @@
+"""The character language model: embedding, a stack of zoo cells, a softmax output layer.
+
+The model is a pure function of (token ids, recurrent state): it takes every layer's
+state as inputs and returns the new states beside the logits, so whoever calls it (the
+TBPTT trainer, the sampler, an export signature) carries the state and the model holds
+none.
+
+    logits, *new_state = model([token_ids, *state])
+    token_ids [batch, time] int32;  logits [batch, time, vocab];
+    state: per layer, its cell's tensors ([h] or [h, c]), each [batch, units]
+"""
+
+import keras
+import numpy as np
+
+from zoo.cells import ElmanCell, GRUCell, LSTMCell
+
+CELLS = {"lstm": LSTMCell, "gru": GRUCell, "elman": ElmanCell}
+
+
+def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout=0.0, seed=0):
+    """A functional Keras model (see the module docstring).
+
+    Args:
+        vocab_size: Number of token ids (output classes).
+        cell: "lstm", "gru" or "elman".
+        units: Hidden size of every layer.
+        layers: Number of stacked recurrent layers.
+        embedding_dim: Size of the token embedding.
+        dropout: Variational dropout on each layer's input, and dropout before the output
+            layer.
+        seed: Seed of the dropout masks.
+    """
+    cell_class = CELLS[cell]
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    state_inputs, state_outputs = [], []
+    hidden = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(token_ids)
+    for layer in range(layers):
+        rnn_cell = cell_class(units, dropout=dropout, seed=seed + layer, name=f"{cell}_cell_{layer}")
+        layer_state = [keras.Input((size,), name=f"state_{layer}_{part}")
+                       for part, size in zip("hc", rnn_cell.state_size)]
+        hidden, *new_state = keras.layers.RNN(
+            rnn_cell, return_sequences=True, return_state=True, name=f"rnn_{layer}"
+        )(hidden, initial_state=layer_state)
+        state_inputs += layer_state
+        state_outputs += new_state
+    if dropout:
+        hidden = keras.layers.Dropout(dropout, seed=seed + layers, name="output_dropout")(hidden)
+    logits = keras.layers.Dense(vocab_size, name="logits")(hidden)
+    return keras.Model([token_ids, *state_inputs], [logits, *state_outputs], name="char_lm")
+
+
+def zero_state(model, batch_size):
+    """The model's initial recurrent state: zeros for every state input, float32."""
+    return [np.zeros((batch_size, spec.shape[-1]), dtype=np.float32) for spec in model.inputs[1:]]

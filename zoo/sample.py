@@ -1,0 +1,38 @@
+"""Sample text from a trained run: `python -m zoo.sample --from RUN_DIR [options]`.
+
+Rebuilds the model from the run folder's config.json and vocabulary.json and loads the
+newest checkpoint; works on finished and interrupted runs.
+"""
+
+from zoo.config import OneLineParser, exit_on_input_error
+from zoo.sampling import generate
+from zoo.training import restore_model
+
+
+def parse(argv):
+    parser = OneLineParser(prog="python -m zoo.sample",
+                           description="Generate text from a trained run's newest checkpoint.")
+    parser.add_argument("--from", dest="run_dir", required=True, metavar="RUN_DIR",
+                        help="run folder written by a recipe")
+    parser.add_argument("--prompt", default="The ", help="text the sample continues (default: %(default)r)")
+    parser.add_argument("--length", type=int, default=500, help="characters to sample (default: %(default)s)")
+    parser.add_argument("--temperature", type=float, default=0.8,
+                        help="softmax temperature, 0 for greedy (default: %(default)s)")
+    parser.add_argument("--top-k", type=int, default=0,
+                        help="sample among the k likeliest characters, 0 for all (default: %(default)s)")
+    parser.add_argument("--top-p", type=float, default=1.0,
+                        help="sample within the smallest set of characters of this mass (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="same seed, same text (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+@exit_on_input_error
+def main(argv=None):
+    arguments = parse(argv)
+    _, vocabulary, model = restore_model(arguments.run_dir)
+    print(generate(model, vocabulary, arguments.prompt, arguments.length, arguments.temperature,
+                   arguments.top_k, arguments.top_p, arguments.seed))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Stateful truncated backpropagation through time, TBPTT(k1, k2).
+
+Every k1 time steps, one parameter update that backpropagates through the last k2 steps
+(k2 >= k1; Williams & Peng, 1990). Per window of k2 steps (see `zoo.data.streams`):
+
+    s_0 = carried state (no gradient flows into it)
+    logits_1..k1,  s_k1 = model(x_1..k1,     s_0)     first k1 steps
+    logits_k1+1..k2     = model(x_k1+1..k2,  s_k1)    the rest of the window
+    loss  = mean over rows and the window's LAST k1 steps of -log p(target)
+    carried state <- s_k1                             the next window starts k1 later
+
+so every stream position is scored exactly once, with at least k2 - k1 steps of
+gradient history behind it. k1 == k2 is ordinary stateful training. The trainer owns the
+carried state (variables it checkpoints), not the model, so checkpoints restore it and
+an exported model never holds it.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from zoo.model import zero_state
+
+
+class TBPTTTrainer:
+    """Runs TBPTT(k1, k2) updates of a state-in/state-out model (see `zoo.model`).
+
+    Args:
+        model: Keras model, `logits, *state = model([token_ids, *state])`.
+        optimizer: Keras optimizer.
+        batch_size: Number of streams (rows); fixes the carried state's shape.
+        k1: Steps between updates, and steps scored per window.
+        k2: Steps backpropagated through per update (window length), k2 >= k1.
+        clip_norm: Clip gradients to this global norm (0: off).
+        clip_value: Clip each gradient entry to [-clip_value, clip_value] (0: off),
+            applied before the global-norm clip.
+        jit_compile: Compile the update with XLA.
+    """
+
+    def __init__(self, model, optimizer, batch_size, k1, k2, clip_norm=0.0, clip_value=0.0,
+                 jit_compile=False):
+        if not 1 <= k1 <= k2:
+            raise ValueError(f"TBPTT needs 1 <= k1 <= k2, received k1={k1}, k2={k2}")
+        self.model = model
+        self.optimizer = optimizer
+        self.k1, self.k2 = k1, k2
+        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.carried_state = [tf.Variable(s, trainable=False, name=f"carried_state_{i}")
+                              for i, s in enumerate(zero_state(model, batch_size))]
+        optimizer.build(model.trainable_variables)
+        self._update = tf.function(self._update_step, jit_compile=jit_compile)
+        self._evaluate = tf.function(self._evaluate_window, jit_compile=jit_compile)
+
+    def reset_state(self):
+        """Zero the carried state (start of an epoch)."""
+        for variable in self.carried_state:
+            variable.assign(tf.zeros_like(variable))
+
+    def window_loss(self, inputs, targets, state, training):
+        """(loss in nats per scored character, state after the first k1 steps)."""
+        inputs = tf.convert_to_tensor(inputs)
+        state = [tf.convert_to_tensor(s) for s in state]
+        logits, *carried = self.model([inputs[:, :self.k1], *state], training=training)
+        if self.k2 > self.k1:
+            rest, *_ = self.model([inputs[:, self.k1:], *carried], training=training)
+            logits = tf.concat([logits, rest], axis=1)
+        scored = slice(self.k2 - self.k1, self.k2)
+        loss = keras.losses.sparse_categorical_crossentropy(
+            targets[:, scored], logits[:, scored], from_logits=True)
+        return tf.reduce_mean(loss), carried
+
+    def gradients(self, inputs, targets, state, training=True):
+        """(loss, gradients of every trainable variable, carried state) for one window."""
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            loss, carried = self.window_loss(inputs, targets, state, training)
+        return loss, tape.gradient(loss, variables), carried
+
+    def _update_step(self, inputs, targets):
+        loss, grads, carried = self.gradients(inputs, targets, self.carried_state)
+        grad_norm = tf.linalg.global_norm(grads)
+        if self.clip_value:
+            grads = [tf.clip_by_value(g, -self.clip_value, self.clip_value) for g in grads]
+        clipped = tf.constant(False)
+        if self.clip_norm:
+            clip_norm = tf.linalg.global_norm(grads)
+            clipped = clip_norm > self.clip_norm
+            grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=clip_norm)
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(grad_norm)
+
+        def apply():
+            self.optimizer.apply(grads, self.model.trainable_variables)
+            for variable, value in zip(self.carried_state, carried):
+                variable.assign(value)
+            return tf.constant(True)
+
+        # A non-finite loss or gradient must not reach the weights, the optimizer's
+        # moments or the carried state: the update is skipped and reported.
+        tf.cond(finite, apply, lambda: tf.constant(False))
+        return {"loss": loss, "grad_norm": grad_norm, "clipped": clipped, "finite": finite,
+                "grads": grads}
+
+    def train_step(self, inputs, targets):
+        """One TBPTT update on a window; returns loss, grad_norm (before clipping),
+        clipped (whether the global-norm clip acted), finite (False: the update was
+        skipped) and the grads after clipping."""
+        return self._update(inputs, targets)
+
+    def _evaluate_window(self, inputs, targets, state):
+        logits, *carried = self.model([inputs, *state], training=False)
+        loss = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        return tf.reduce_sum(loss), carried
+
+    def evaluate(self, windows, batch_size):
+        """Mean loss in nats per character over tiling windows (k1 == k2), from zero state."""
+        state = zero_state(self.model, batch_size)
+        total, count = 0.0, 0
+        for inputs, targets in windows:
+            loss, state = self._evaluate(inputs, targets, state)
+            total += float(loss)
+            count += int(tf.size(targets))
+        return total / count if count else math.nan
