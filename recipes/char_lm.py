@@ -12,6 +12,7 @@ and TensorBoard events: `tensorboard --logdir runs`.
 
 import dataclasses
 
+from export.saved_model import export_run
 from zoo.config import (OneLineParser, add_config_flags, check_config, config_overrides,
                         exit_on_input_error, setting)
 from zoo.errors import InputError
@@ -70,6 +71,9 @@ class CharLMConfig:
     sample_temperature: float = setting(0.8, "sampling temperature; below 1 favours likely "
                                         "characters (0: greedy)", minimum=0.0)
     logdir: str = setting("runs", "folder that holds one folder per run")
+    export_dir: str = setting("", "base folder of the SavedModel export written at the end; empty: "
+                              "RUN_DIR/export, so a run folder is self-contained")
+    model_name: str = setting("char_lm", "TF Serving model name (the export's subfolder)")
     jit_compile: bool = setting(False, "compile the update with XLA; slower on CPU here, try it "
                                 "on a GPU")
 
@@ -111,12 +115,14 @@ def main(argv=None):
     else:
         config = CharLMConfig(**{**(SMOKE if arguments.smoke else {}), **overrides})
         result = train_and_evaluate(config)
+    exported = export_run(result["run_dir"], config.export_dir or None, config.model_name)
     print(f"\nvalidation: {result['valid/bits_per_char']:.3f} bits per character, "
           f"perplexity {result['valid/perplexity']:.2f} after {result['steps']} steps")
     print(f"sample:\n{result['sample']}\n")
     print(f"run folder:  {result['run_dir']}")
     print(f"checkpoints: {result['checkpoints']}")
     print(f"TensorBoard: tensorboard --logdir {result['run_dir'].parent}")
+    print(f"export:      {exported}")
     print(f"resume:      python -m recipes.char_lm --resume {result['run_dir']} --steps N")
     print(f"sample more: python -m zoo.sample --from {result['run_dir']}")
 

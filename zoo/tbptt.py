@@ -15,8 +15,6 @@ carried state (variables it checkpoints), not the model, so checkpoints restore 
 an exported model never holds it.
 """
 
-import math
-
 import keras
 import tensorflow as tf
 
@@ -50,7 +48,6 @@ class TBPTTTrainer:
                               for i, s in enumerate(zero_state(model, batch_size))]
         optimizer.build(model.trainable_variables)
         self._update = tf.function(self._update_step, jit_compile=jit_compile)
-        self._evaluate = tf.function(self._evaluate_window, jit_compile=jit_compile)
 
     def reset_state(self):
         """Zero the carried state (start of an epoch)."""
@@ -106,18 +103,3 @@ class TBPTTTrainer:
         clipped (whether the global-norm clip acted), finite (False: the update was
         skipped) and the grads after clipping."""
         return self._update(inputs, targets)
-
-    def _evaluate_window(self, inputs, targets, state):
-        logits, *carried = self.model([inputs, *state], training=False)
-        loss = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-        return tf.reduce_sum(loss), carried
-
-    def evaluate(self, windows, batch_size):
-        """Mean loss in nats per character over tiling windows (k1 == k2), from zero state."""
-        state = zero_state(self.model, batch_size)
-        total, count = 0.0, 0
-        for inputs, targets in windows:
-            loss, state = self._evaluate(inputs, targets, state)
-            total += float(loss)
-            count += int(tf.size(targets))
-        return total / count if count else math.nan

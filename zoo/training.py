@@ -21,7 +21,8 @@ from zoo.checkpoints import RunCheckpoints, restore_weights
 from zoo.config import load_config, save_config
 from zoo.data import Vocabulary, cut_into_streams, load_corpus, split_corpus, tbptt_windows, window_count
 from zoo.errors import InputError
-from zoo.model import build_language_model
+from zoo.evaluation import copy_weights, mean_loss
+from zoo.model import build_language_model, zero_state
 from zoo.summaries import RunSummaries
 from zoo.tbptt import TBPTTTrainer
 
@@ -110,18 +111,23 @@ def load_run(run_dir, config_class):
 
 
 def restore_model(run_dir):
-    """(config, vocabulary, model) with the newest checkpoint's weights, for sampling and
-    export. The config is read as a plain namespace: only the model's fields matter."""
+    """(config, vocabulary, inference model) with the newest checkpoint's weights, for
+    sampling and export. The config is read as a plain namespace: only the model's
+    fields matter."""
     config, vocabulary = load_run(run_dir, types.SimpleNamespace)
     model = model_for(config, vocabulary)
     if not restore_weights(pathlib.Path(run_dir), model):
         raise InputError(f"{run_dir}: the run has no checkpoint yet")
-    return config, vocabulary, model
+    inference = model_for(config, vocabulary, dropout=0.0)
+    copy_weights(model, inference)
+    return config, vocabulary, inference
 
 
-def model_for(config, vocabulary):
+def model_for(config, vocabulary, dropout=None):
+    """The run's model; `dropout=0.0` gives its inference twin."""
     return build_language_model(vocabulary.size, config.cell, config.units, config.layers,
-                                config.embedding_dim, config.dropout, config.seed)
+                                config.embedding_dim,
+                                config.dropout if dropout is None else dropout, config.seed)
 
 
 def train_and_evaluate(config, run_dir=None, resume_vocabulary=None, show_progress=True,
@@ -146,6 +152,7 @@ def train_and_evaluate(config, run_dir=None, resume_vocabulary=None, show_progre
         data.vocabulary.save(run_dir / VOCABULARY_FILE)
 
     model = model_for(config, data.vocabulary)
+    inference = model_for(config, data.vocabulary, dropout=0.0)
     optimizer = build_optimizer(config)
     trainer = TBPTTTrainer(model, optimizer, config.batch_size, config.k1, config.k2,
                            config.clip_norm, config.clip_value, config.jit_compile)
@@ -158,18 +165,19 @@ def train_and_evaluate(config, run_dir=None, resume_vocabulary=None, show_progre
           f"{config.batch_size} streams, vocabulary of {data.vocabulary.size}")
 
     def validate(step):
+        copy_weights(model, inference)
         windows = tbptt_windows(data.valid_streams, config.k1, config.k1)
-        loss = trainer.evaluate(windows, data.valid_streams.shape[0])
+        loss = mean_loss(inference, windows, data.valid_streams.shape[0])
         metrics = {"valid/loss": loss, "valid/bits_per_char": loss / LN2,
                    "valid/perplexity": math.exp(loss)}
         summaries.scalars(step, metrics)
-        sample = sampling.generate(model, data.vocabulary, config.sample_prompt,
+        sample = sampling.generate(inference, data.vocabulary, config.sample_prompt,
                                    config.sample_length, config.sample_temperature,
                                    seed=config.seed)
         summaries.text(step, "samples/text", "```\n" + sample + "\n```")
         inputs, targets = next(iter(tbptt_windows(data.valid_streams, config.k2, config.k2)))
         norms = gradient_flow.gradient_norms_through_time(
-            model, inputs, targets, [s[: inputs.shape[0]] for s in trainer.carried_state])
+            inference, inputs, targets, zero_state(inference, inputs.shape[0]))
         summaries.scalars(step, {"gradient_flow/first_to_last_ratio": norms[0] / norms[-1]})
         summaries.png(step, "gradient_flow/plot", gradient_flow.plot_png(
             norms, f"{config.cell}, step {step}"))

@@ -13,18 +13,9 @@ import pytest
 import tensorflow as tf
 
 from event_files import load_events, scalar_series
+from conftest import smoke_config
 from recipes.char_lm import SMOKE, CharLMConfig, main
 from zoo.training import load_run, restore_model, train_and_evaluate
-
-
-def smoke_config(logdir, **changes):
-    return CharLMConfig(**{**SMOKE, "logdir": str(logdir), **changes})
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    config = smoke_config(tmp_path_factory.mktemp("runs"), steps=30, validate_every=15)
-    return train_and_evaluate(config, show_progress=False)
 
 
 def test_smoke_run_learns_and_writes_its_folder(smoke_run):
