@@ -8,9 +8,17 @@ carried state, the position (step, epoch, window within the epoch) and the count
 clipped updates.
 """
 
+import warnings
+
 import tensorflow as tf
 
+from zoo.errors import InputError
+
 CHECKPOINT_FOLDER = "checkpoints"
+# What a truncated, corrupt or half-deleted checkpoint raises when read (a truncated
+# data file surfaces from TensorFlow's reader as IndexError "Read less bytes ...").
+UNREADABLE = (tf.errors.DataLossError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError,
+              tf.errors.OutOfRangeError, tf.errors.UnknownError, IndexError, OSError)
 
 
 class RunCheckpoints:
@@ -45,18 +53,41 @@ class RunCheckpoints:
         return self.manager.save(checkpoint_number=int(self.step))
 
     def restore_latest(self):
-        """Restore the newest checkpoint; returns its path, or None when there is none."""
-        path = self.manager.latest_checkpoint
-        if path:
-            self.checkpoint.restore(path).assert_consumed()
-        return path
+        """Restore the newest readable checkpoint; returns its path, or None when there is none.
+
+        A checkpoint is committed by TensorFlow in two steps (data and index files written
+        and renamed, then the `checkpoint` state file replaced), so a kill mid-write
+        leaves the previous one current. A newest checkpoint that is nevertheless
+        truncated or corrupt is skipped with a warning, and the one before it is used.
+        """
+        return restore_newest_readable(self.checkpoint, self.manager.checkpoints,
+                                       lambda status: status.assert_consumed())
 
 
 def restore_weights(run_dir, model):
-    """Load only the model's variables from the run's newest checkpoint (for sampling and
-    export); returns the checkpoint path, or None when the run has none."""
-    path = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_FOLDER))
-    if path:
-        checkpoint = tf.train.Checkpoint(model_variables=list(model.variables))
-        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
-    return path
+    """Load only the model's variables from the run's newest readable checkpoint (for
+    sampling and export); returns the checkpoint path, or None when the run has none."""
+    state = tf.train.get_checkpoint_state(str(run_dir / CHECKPOINT_FOLDER))
+    paths = list(state.all_model_checkpoint_paths) if state else []
+    checkpoint = tf.train.Checkpoint(model_variables=list(model.variables))
+    return restore_newest_readable(
+        checkpoint, paths, lambda status: status.expect_partial().assert_existing_objects_matched())
+
+
+def restore_newest_readable(checkpoint, paths, check):
+    """Restore the newest of `paths` (oldest first) that reads; warn about each that
+    does not. InputError when the checkpoints do not fit the model (another config)."""
+    for path in reversed(paths):
+        try:
+            check(checkpoint.restore(path))
+            return path
+        except (AssertionError, ValueError) as error:
+            raise InputError(f"{path}: the checkpoint does not match this run's model "
+                             f"(was config.json changed?): {str(error).splitlines()[0]}") from error
+        except UNREADABLE as error:
+            warnings.warn(f"checkpoint {path} is unreadable ({type(error).__name__}); "
+                          "falling back to the one before it", stacklevel=2)
+    if paths:
+        raise InputError(f"no readable checkpoint among {len(paths)} in "
+                         f"{paths[-1].rsplit('/', 2)[0]}")
+    return None

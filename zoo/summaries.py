@@ -9,7 +9,10 @@ Tags (TF2 summaries, stored as tensors):
     gradient_flow/plot, gradient_flow/first_to_last_ratio
 """
 
+import time
+
 import tensorflow as tf
+from tensorboard.compat.proto import event_pb2
 from tensorboard.plugins.hparams import api as hp
 
 # The config fields shown as hparams, and the metrics they are compared on.
@@ -24,10 +27,14 @@ class RunSummaries:
     Args:
         run_dir: The run folder (events go here).
         config: The run's config (a dataclass with the HPARAM_FIELDS).
+        start_step: The step this session starts from (0, or the step of the checkpoint a
+            resumed run restarts from: steps after it that the killed session logged are
+            logged again now, and TensorBoard drops the old ones, see `mark_session_start`).
     """
 
-    def __init__(self, run_dir, config):
+    def __init__(self, run_dir, config, start_step=0):
         self.run_dir = run_dir
+        mark_session_start(run_dir, start_step)
         self.writer = tf.summary.create_file_writer(str(run_dir))
         self.config = config
 
@@ -63,3 +70,24 @@ class RunSummaries:
 
     def flush(self):
         self.writer.flush()
+
+
+def mark_session_start(run_dir, step):
+    """Tell TensorBoard that a session of the run starts after `step`.
+
+    A `SessionLog.START` event at step + 1: TensorBoard's reader treats the first one of a
+    run as its start and every later one as a restart, dropping the events read so far
+    at steps > `step` (orphans of a killed session), so a resumed run's axis holds each
+    step once. Event files are read in name order; this one is named after the current
+    second followed by "0-", which sorts before the summary writer's file of the same
+    second (named with the host after the second).
+    """
+    wall_time = time.time()
+    path = run_dir / f"events.out.tfevents.{int(wall_time):010d}.0-session-start"
+    with tf.io.TFRecordWriter(str(path)) as records:
+        records.write(event_pb2.Event(wall_time=wall_time, file_version="brain.Event:2")
+                      .SerializeToString())
+        records.write(event_pb2.Event(
+            wall_time=wall_time, step=step + 1,
+            session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
+            .SerializeToString())

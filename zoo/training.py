@@ -158,7 +158,7 @@ def train_and_evaluate(config, run_dir=None, resume_vocabulary=None, show_progre
                            config.clip_norm, config.clip_value, config.jit_compile)
     checkpoints = RunCheckpoints(run_dir, model, optimizer, trainer.carried_state)
     restored = checkpoints.restore_latest() if resuming else None
-    summaries = RunSummaries(run_dir, config)
+    summaries = RunSummaries(run_dir, config, start_step=int(checkpoints.step))
     summaries.hparams()
     print(f"run folder: {run_dir}" + (f" (resumed from {restored})" if restored else ""))
     print(f"corpus: {data.source}, {data.train_streams.size} training characters in "

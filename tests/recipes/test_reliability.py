@@ -1,0 +1,300 @@
+"""Reliability of the char_lm job: kill and resume, clean stops, NaN faults, bad input
+that leaves the disk as it was, concurrent serving clients."""
+
+import hashlib
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import smoke_config
+from event_files import load_events, scalar_series
+from recipes.char_lm import main
+from zoo import training
+from zoo.data.vocabulary import MAX_CHARACTERS
+from zoo.training import TrainingDiverged, restore_model, train_and_evaluate
+
+STEPS = 30  # SMOKE checkpoints every 10 steps
+
+
+def run_cli(*argv, **popen):
+    return subprocess.Popen([sys.executable, "-m", "recipes.char_lm", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+
+
+def wait_for(condition, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def only_run(logdir):
+    runs = [p for p in pathlib.Path(logdir).iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def checkpoint_steps(run_dir):
+    state = tf.train.get_checkpoint_state(str(run_dir / "checkpoints"))
+    return [int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths] if state else []
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    result = train_and_evaluate(smoke_config(tmp_path_factory.mktemp("whole"), steps=STEPS),
+                                show_progress=False)
+    losses = scalar_series(load_events(result["run_dir"]), "train/loss")
+    return losses, [w.numpy() for w in restore_model(result["run_dir"])[2].weights]
+
+
+def assert_same_run(run_dir, uninterrupted):
+    losses, weights = uninterrupted
+    resumed = scalar_series(load_events(run_dir), "train/loss")  # raises on duplicate steps
+    assert sorted(resumed) == list(range(1, STEPS + 1))
+    np.testing.assert_allclose([resumed[s] for s in sorted(resumed)],
+                               [losses[s] for s in sorted(losses)], rtol=1e-5)
+    for a, b in zip(restore_model(run_dir)[2].weights, weights):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kill_after_checkpoint,corrupt_newest", [(10, False), (20, False), (20, True)])
+def test_sigkill_then_resume_matches_an_uninterrupted_run(
+        tmp_path, uninterrupted, kill_after_checkpoint, corrupt_newest):
+    logdir = tmp_path / "runs"
+    process = run_cli("--smoke", "--steps", str(STEPS), "--logdir", str(logdir))
+    wait_for(lambda: logdir.exists() and any(logdir.iterdir())
+             and kill_after_checkpoint in checkpoint_steps(only_run(logdir)))
+    process.kill()  # SIGKILL: no handler runs
+    process.wait()
+    run_dir = only_run(logdir)
+    saved = checkpoint_steps(run_dir)
+    assert saved and max(saved) < STEPS
+    if corrupt_newest:
+        # What a kill in the middle of writing the newest checkpoint could leave.
+        newest = sorted((run_dir / "checkpoints").glob(f"ckpt-{max(saved)}.data-*"))[0]
+        newest.write_bytes(newest.read_bytes()[:100])
+    resumed = run_cli("--resume", str(run_dir))
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, output[-3000:]
+    if corrupt_newest:
+        assert f"ckpt-{max(saved)} is unreadable" in output
+    assert_same_run(run_dir, uninterrupted)
+
+
+def test_sigterm_stops_cleanly_with_a_checkpoint_and_says_how_to_resume(tmp_path, uninterrupted):
+    logdir = tmp_path / "runs"
+    process = run_cli("--smoke", "--steps", str(STEPS), "--logdir", str(logdir))
+    wait_for(lambda: logdir.exists() and any(logdir.iterdir())
+             and 10 in checkpoint_steps(only_run(logdir)))
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    run_dir = only_run(logdir)
+    if process.returncode == 0 and "stopped by SIGTERM" not in output:
+        pytest.skip("the run finished before the signal arrived")
+    assert process.returncode == 0, output[-2000:]
+    assert "stopped by SIGTERM after step" in output
+    assert f"--resume {run_dir}" in output
+    stopped_at = int(output.split("stopped by SIGTERM after step ")[1].split(";")[0])
+    assert max(checkpoint_steps(run_dir)) == stopped_at
+    resumed = run_cli("--resume", str(run_dir))
+    assert resumed.wait(timeout=300) == 0
+    assert_same_run(run_dir, uninterrupted)
+
+
+class PoisonedTrainer(training.TBPTTTrainer):
+    """Makes one embedding row NaN during chosen updates (a poisoned batch)."""
+
+    poisoned_updates = ()
+    calls = 0
+
+    def train_step(self, inputs, targets):
+        PoisonedTrainer.calls += 1
+        if PoisonedTrainer.calls not in self.poisoned_updates:
+            return super().train_step(inputs, targets)
+        embedding = self.model.get_layer("embedding").embeddings
+        clean = embedding.numpy()
+        poisoned = clean.copy()
+        poisoned[int(inputs[0, 0])] = np.nan
+        embedding.assign(poisoned)
+        try:
+            return super().train_step(inputs, targets)
+        finally:
+            embedding.assign(clean)
+
+
+def train_with_poison(monkeypatch, tmp_path, poisoned_updates, **changes):
+    monkeypatch.setattr(PoisonedTrainer, "poisoned_updates", poisoned_updates)
+    monkeypatch.setattr(PoisonedTrainer, "calls", 0)
+    monkeypatch.setattr(training, "TBPTTTrainer", PoisonedTrainer)
+    return train_and_evaluate(smoke_config(tmp_path, steps=20, **changes), show_progress=False)
+
+
+def test_a_nan_step_is_skipped_and_the_run_recovers(monkeypatch, tmp_path, capsys):
+    result = train_with_poison(monkeypatch, tmp_path, poisoned_updates={7})
+    assert "step 7: non-finite loss or gradient; update skipped" in capsys.readouterr().out
+    events = load_events(result["run_dir"])
+    assert scalar_series(events, "train/skipped_update") == {7: 1.0}
+    losses = scalar_series(events, "train/loss")
+    assert 7 not in losses and sorted(losses) == [s for s in range(1, 21) if s != 7]
+    assert all(np.isfinite(list(losses.values())))
+    assert np.isfinite(result["valid/loss"])
+
+
+def test_consecutive_nan_steps_stop_the_run_at_a_checkpoint_before_the_fault(monkeypatch, tmp_path):
+    with pytest.raises(TrainingDiverged, match=r"step 16: 3 consecutive non-finite updates.*ckpt-10.*--lr"):
+        train_with_poison(monkeypatch, tmp_path, poisoned_updates={14, 15, 16}, max_bad_steps=3)
+    run_dir = only_run(tmp_path)
+    assert checkpoint_steps(run_dir) == [10]
+    assert all(np.isfinite(w.numpy()).all() for w in restore_model(run_dir)[2].weights)
+
+
+def snapshot(folder):
+    """Every file under `folder` with its size and content hash."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("finished")
+    corpus = folder / "corpus.txt"
+    corpus.write_text("abcdefghij klmnopqrst uvwxyz. " * 400)
+    return train_and_evaluate(smoke_config(folder / "runs", steps=10, data=str(corpus)),
+                              show_progress=False)
+
+
+def write(path, data):
+    path.write_bytes(data)
+    return str(path)
+
+
+BAD_INPUTS = {
+    "flag out of range": (lambda d, run: ["--k1", "0"], "--k1 must be >= 1"),
+    "flag of the wrong type": (lambda d, run: ["--lr", "fast"], "argument --lr: invalid float value"),
+    "unknown flag": (lambda d, run: ["--colour", "red"], "unrecognized arguments: --colour"),
+    "k2 below k1": (lambda d, run: ["--k1", "30", "--k2", "20"], "--k2 must be >= --k1"),
+    "missing corpus": (lambda d, run: ["--data", str(d / "none.txt")], "no such file"),
+    "unreadable corpus": (lambda d, run: ["--data", "/proc/self/mem"], "cannot read '/proc/self/mem'"),
+    "empty corpus": (lambda d, run: ["--data", write(d / "empty.txt", b"")], "is empty"),
+    "binary corpus": (lambda d, run: ["--data", write(d / "a.bin", b"\x89PNG\r\n\x1a\n\x00\x00")],
+                      "looks binary"),
+    "undecodable corpus": (lambda d, run: ["--data", write(d / "l1.txt", b"na\xefve " * 500)],
+                           "not UTF-8 (undecodable byte at offset 2)"),
+    "corpus shorter than one batch": (lambda d, run: ["--data", write(d / "s.txt", b"short")],
+                                      "fewer than one batch"),
+    "vocabulary over the limit": (
+        lambda d, run: ["--data", write(d / "cjk.txt", "".join(
+            chr(0x4E00 + i) for i in range(MAX_CHARACTERS + 1)).encode() * 2)],
+        "more than the vocabulary limit"),
+    "resume a folder that is no run": (lambda d, run: ["--resume", str(d)], "no config.json"),
+    "resume with other flags": (lambda d, run: ["--resume", str(run), "--units", "64"],
+                                "only --steps may be given"),
+    "resume after the corpus changed": (lambda d, run: change_corpus_then_resume(run),
+                                        "vocabulary differs"),
+    "resume with an edited config": (lambda d, run: edit_config_then_resume(run, units=48),
+                                     "does not match this run's model"),
+}
+
+
+def change_corpus_then_resume(run):
+    pathlib.Path(run_config(run)["data"]).write_text("completely new text!" * 500)
+    return ["--resume", str(run)]
+
+
+def edit_config_then_resume(run, **changes):
+    edit_config(run, **changes)
+    return ["--resume", str(run)]
+
+
+def run_config(run):
+    import json
+    return json.loads((run / "config.json").read_text())
+
+
+def edit_config(run, **changes):
+    import json
+    (run / "config.json").write_text(json.dumps({**run_config(run), **changes}))
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_named_and_leaves_the_disk_as_it_was(case, tmp_path, finished_run, capsys):
+    import shutil
+
+    run = tmp_path / "existing-run"
+    shutil.copytree(finished_run["run_dir"], run)
+    corpus = tmp_path / "corpus.txt"
+    shutil.copy(run_config(run)["data"], corpus)
+    edit_config(run, data=str(corpus))
+    make_argv, message = BAD_INPUTS[case]
+    argv = make_argv(tmp_path, run)
+    if "--resume" not in argv:
+        argv = ["--logdir", str(tmp_path / "runs"), *argv]
+    before = snapshot(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error, error
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / "runs").exists()
+
+
+def test_export_of_a_folder_that_is_no_run_is_refused(tmp_path, capsys):
+    from export.__main__ import main as export_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        export_main(["--from", str(tmp_path), "--export-dir", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "no config.json" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_concurrent_clients_get_exactly_their_solo_answers(smoke_run, tmp_path):
+    from export.saved_model import export_run
+
+    served = tf.saved_model.load(str(export_run(smoke_run["run_dir"], tmp_path)))
+    generate, step = served.signatures["generate"], served.signatures["step"]
+    names = [k for k in step.structured_input_signature[1] if k != "token_ids"]
+    sizes = {k: step.structured_input_signature[1][k].shape[-1] for k in names}
+
+    def client(seed):
+        text = generate(prompt=tf.constant([f"Client {seed} says "]), max_length=tf.constant(40),
+                        temperature=tf.constant(1.0), top_k=tf.constant(0),
+                        seed=tf.constant(seed, tf.int64))["text"].numpy()[0]
+        state = {k: tf.fill([1, sizes[k]], 0.1 * seed) for k in names}
+        logits = []
+        for token in range(1, 9):
+            out = step(token_ids=tf.constant([[token + seed]]), **state)
+            state = {k: out[k] for k in names}
+            logits.append(out["logits"].numpy())
+        return text, np.concatenate(logits)
+
+    solo = {seed: client(seed) for seed in range(8)}
+    together, errors = {}, []
+
+    def run(seed):
+        try:
+            for _ in range(3):
+                together.setdefault(seed, []).append(client(seed))
+        except Exception as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for seed, answers in together.items():
+        for text, logits in answers:
+            assert text == solo[seed][0]
+            np.testing.assert_array_equal(logits, solo[seed][1])
