@@ -19,7 +19,7 @@ import numpy as np
 from zoo import gradient_flow, sampling
 from zoo.checkpoints import RunCheckpoints, restore_weights
 from zoo.config import load_config, save_config
-from zoo.data import Vocabulary, cut_into_streams, load_corpus, split_corpus, tbptt_windows, window_count
+from zoo.data import Vocabulary, cut_into_streams, load_corpus, split_corpus, tbptt_windows
 from zoo.errors import InputError
 from zoo.evaluation import copy_weights, mean_loss
 from zoo.model import build_language_model, zero_state
@@ -185,7 +185,6 @@ def train_and_evaluate(config, run_dir=None, resume_vocabulary=None, show_progre
               f"perplexity {math.exp(loss):.2f}")
         return metrics, sample
 
-    steps_per_epoch = window_count(data.train_streams.shape[1], config.k1, config.k2)
     progress = keras.utils.Progbar(config.steps, verbose=1 if show_progress else 0,
                                    stateful_metrics=["loss", "bpc", "chars/s"])
     chars_per_step = config.batch_size * config.k1
@@ -237,11 +236,9 @@ def train_and_evaluate(config, run_dir=None, resume_vocabulary=None, show_progre
                 summaries.flush()
                 return {"stopped": True, "run_dir": run_dir, "steps": step,
                         "checkpoints": pathlib.Path(checkpoints.folder)}
-        else:
+        else:  # prepare_data guarantees every epoch at least one window
             checkpoints.epoch.assign_add(1)
             checkpoints.window.assign(0)
-            if steps_per_epoch == 0:
-                break
     if not metrics:  # resumed a run that had already finished
         metrics, sample = validate(step)
     summaries.flush()

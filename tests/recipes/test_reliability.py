@@ -2,7 +2,6 @@
 that leaves the disk as it was, concurrent serving clients."""
 
 import hashlib
-import os
 import pathlib
 import signal
 import subprocess
