@@ -2,61 +2,60 @@
 
 A field is declared with `setting(default, why, ...)`; the `why` is the `--help` text.
 `check_config` enforces the limits (called from a config's `__post_init__`, so a bad
-value never makes a config), `parse_flags` turns the fields into `--field-name` flags,
+value never makes a config), `add_config_flags` turns the fields into `--field-name` flags,
 and `save_config` / `load_config` write and read the run folder's `config.json`.
 """
 
 import argparse
 import dataclasses
 import json
+import operator
 import sys
 
 from zoo.errors import InputError
 
 
-def setting(default, why, minimum=None, above=None, maximum=None, below=None, choices=None):
-    """A dataclass field with its reason (`why`) and its allowed values."""
-    limits = dict(minimum=minimum, above=above, maximum=maximum, below=below, choices=choices)
-    return dataclasses.field(default=default, metadata={"why": why, **limits})
+# Limit name -> (how the message writes it, whether a value passes it).
+LIMITS = {
+    "minimum": (">=", operator.ge),
+    "above": (">", operator.gt),
+    "maximum": ("<=", operator.le),
+    "below": ("<", operator.lt),
+}
+
+
+def setting(default, why, choices=None, **limits):
+    """A dataclass field with its reason (`why`) and its allowed values: `choices`, and
+    any of the LIMITS (`minimum=1`, `above=0.0`, ...)."""
+    unknown = set(limits) - set(LIMITS)
+    if unknown:
+        raise TypeError(f"setting() got unknown limits {sorted(unknown)}")
+    return dataclasses.field(default=default, metadata={"why": why, "choices": choices, **limits})
 
 
 def flag_name(name):
     return "--" + name.replace("_", "-")
 
 
-def _allowed(meta):
-    parts = []
-    if meta["choices"] is not None:
-        parts.append("one of " + ", ".join(map(str, meta["choices"])))
-    if meta["minimum"] is not None:
-        parts.append(f">= {meta['minimum']}")
-    if meta["above"] is not None:
-        parts.append(f"> {meta['above']}")
-    if meta["maximum"] is not None:
-        parts.append(f"<= {meta['maximum']}")
-    if meta["below"] is not None:
-        parts.append(f"< {meta['below']}")
-    return " and ".join(parts)
-
-
 def check_config(config):
     """Raise InputError naming the first field (as its flag) outside its allowed values."""
     for field in dataclasses.fields(config):
         value, meta = getattr(config, field.name), field.metadata
-        wrong_type = not isinstance(value, field.type) or (
-            field.type is not bool and isinstance(value, bool))
-        if field.type is float and isinstance(value, int) and not isinstance(value, bool):
-            wrong_type = False
-        if wrong_type:
+        # bool is an int to Python, and an int is a fine float; neither is more.
+        accepted = (int, float) if field.type is float else field.type
+        if isinstance(value, bool) != (field.type is bool) or not isinstance(value, accepted):
             raise InputError(f"{flag_name(field.name)} must be a {field.type.__name__}, "
                              f"received {value!r}")
-        bad = ((meta.get("choices") is not None and value not in meta["choices"])
-               or (meta.get("minimum") is not None and not value >= meta["minimum"])
-               or (meta.get("above") is not None and not value > meta["above"])
-               or (meta.get("maximum") is not None and not value <= meta["maximum"])
-               or (meta.get("below") is not None and not value < meta["below"]))
-        if bad:
-            raise InputError(f"{flag_name(field.name)} must be {_allowed(meta)}, "
+        allowed, passes = [], True
+        if meta.get("choices") is not None:
+            allowed.append("one of " + ", ".join(map(str, meta["choices"])))
+            passes = value in meta["choices"]
+        for limit, (symbol, within) in LIMITS.items():
+            if meta.get(limit) is not None:
+                allowed.append(f"{symbol} {meta[limit]}")
+                passes = passes and within(value, meta[limit])
+        if not passes:
+            raise InputError(f"{flag_name(field.name)} must be {' and '.join(allowed)}, "
                              f"received {value!r}")
 
 
