@@ -4,8 +4,8 @@ Keras 3 models are not tracked by `tf.train.Checkpoint` on their own (only the
 optimizer's references to the weights would be saved, and no dropout seed state), so the
 checkpoint lists the variables explicitly: `model.variables` (weights and the dropout
 seed generators' states), `optimizer.variables` (moments, iteration count), the trainer's
-carried state, the position (step, epoch, window within the epoch) and the count of
-clipped updates.
+carried state, the position (step, window within the epoch) and the count of clipped
+updates.
 """
 
 import warnings
@@ -33,14 +33,13 @@ class RunCheckpoints:
 
     def __init__(self, run_dir, model, optimizer, carried_state, keep=3):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.window = tf.Variable(0, dtype=tf.int64, trainable=False, name="window")
         self.clipped_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="clipped_steps")
         self.checkpoint = tf.train.Checkpoint(
             model_variables=list(model.variables),
             optimizer_variables=list(optimizer.variables),
             carried_state=list(carried_state),
-            step=self.step, epoch=self.epoch, window=self.window,
+            step=self.step, window=self.window,
             clipped_steps=self.clipped_steps)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(run_dir / CHECKPOINT_FOLDER), max_to_keep=keep)

@@ -236,8 +236,7 @@ def train_and_evaluate(config, run_dir=None, resume_vocabulary=None, show_progre
                 summaries.flush()
                 return {"stopped": True, "run_dir": run_dir, "steps": step,
                         "checkpoints": pathlib.Path(checkpoints.folder)}
-        else:  # prepare_data guarantees every epoch at least one window
-            checkpoints.epoch.assign_add(1)
+        else:  # the epoch is done (prepare_data guarantees it at least one window)
             checkpoints.window.assign(0)
     if not metrics:  # resumed a run that had already finished
         metrics, sample = validate(step)
