@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 import wire_format
+from served_state import state_sizes
 from export import saved_model as exporter
 from export.layout import versions
 from export.signatures import MAX_GENERATE_LENGTH
@@ -105,8 +106,9 @@ def test_generate_matches_a_python_loop_over_step(served, exported):
     text = generate(served, [PROMPT], max_length=12, top_k=1)[0]
     vocabulary = exported["vocabulary"]
     step = served.signatures["step"]
-    names = [k for k in step.structured_input_signature[1] if k != "token_ids"]
-    state = {k: tf.zeros([1, step.structured_input_signature[1][k].shape[-1]]) for k in names}
+    sizes = state_sizes(step)
+    names = list(sizes)
+    state = {k: tf.zeros([1, units]) for k, units in sizes.items()}
     ids = list(vocabulary.encode(PROMPT))
     produced = []
     for position in range(len(PROMPT) + 11):

@@ -9,12 +9,11 @@ import time
 import urllib.request
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from event_files import load_events, scalar_series
 from conftest import smoke_config
-from recipes.char_lm import SMOKE, CharLMConfig, main
+from recipes.char_lm import SMOKE, CharLMConfig
 from zoo.training import load_run, restore_model, train_and_evaluate
 
 
@@ -119,40 +118,6 @@ def test_sample_command_continues_the_prompt(smoke_run, capsys):
     sample_main(argv)
     assert capsys.readouterr().out == first
     assert first.startswith("In ") and len(first.rstrip("\n")) >= 28
-
-
-def corpus(tmp_path, data):
-    path = tmp_path / "corpus.txt"
-    path.write_bytes(data)
-    return str(path)
-
-
-BAD_INPUTS = [
-    (lambda d: ["--data", str(d / "missing.txt")], "no such file"),
-    (lambda d: ["--data", corpus(d, b"")], "is empty"),
-    (lambda d: ["--data", corpus(d, b"\x7fELF\x00\x01")], "looks binary"),
-    (lambda d: ["--data", corpus(d, b"tiny text")], "fewer than one batch"),
-    (lambda d: ["--k1", "20", "--k2", "10"], "--k2 must be >= --k1"),
-    (lambda d: ["--units", "0"], "--units must be >= 1"),
-    (lambda d: ["--batch-size", "-4"], "--batch-size must be >= 1"),
-    (lambda d: ["--lr", "0"], "--lr must be > 0"),
-    (lambda d: ["--dropout", "1.0"], "--dropout must be >= 0.0 and < 1.0"),
-    (lambda d: ["--units", "many"], "argument --units: invalid int value"),
-    (lambda d: ["--cell", "transformer"], "argument --cell: invalid choice"),
-    (lambda d: ["--resume", str(d / "nowhere")], "no such run folder"),
-]
-
-
-@pytest.mark.parametrize("make_argv,message", BAD_INPUTS)
-def test_bad_input_stops_with_one_line_and_no_run_folder(tmp_path, capsys, make_argv, message):
-    logdir = tmp_path / "runs"
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--smoke", "--logdir", str(logdir), *make_argv(tmp_path)])
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err
-    assert message in error
-    assert error.count("\n") == 1, error
-    assert not logdir.exists()
 
 
 def test_command_line_error_has_no_traceback(tmp_path):

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from conftest import smoke_config
 from event_files import load_events, scalar_series
+from served_state import state_sizes
 from recipes.char_lm import main
 from zoo import training
 from zoo.data.vocabulary import MAX_CHARACTERS
@@ -177,6 +178,13 @@ def write(path, data):
 
 BAD_INPUTS = {
     "flag out of range": (lambda d, run: ["--k1", "0"], "--k1 must be >= 1"),
+    "zero units": (lambda d, run: ["--units", "0"], "--units must be >= 1"),
+    "negative batch size": (lambda d, run: ["--batch-size", "-4"], "--batch-size must be >= 1"),
+    "zero learning rate": (lambda d, run: ["--lr", "0"], "--lr must be > 0"),
+    "dropout of one": (lambda d, run: ["--dropout", "1.0"], "--dropout must be >= 0.0 and < 1.0"),
+    "units not a number": (lambda d, run: ["--units", "many"], "argument --units: invalid int value"),
+    "unknown cell": (lambda d, run: ["--cell", "transformer"], "argument --cell: invalid choice"),
+    "resume a missing folder": (lambda d, run: ["--resume", str(d / "nowhere")], "no such run folder"),
     "flag of the wrong type": (lambda d, run: ["--lr", "fast"], "argument --lr: invalid float value"),
     "unknown flag": (lambda d, run: ["--colour", "red"], "unrecognized arguments: --colour"),
     "k2 below k1": (lambda d, run: ["--k1", "30", "--k2", "20"], "--k2 must be >= --k1"),
@@ -262,8 +270,8 @@ def test_concurrent_clients_get_exactly_their_solo_answers(smoke_run, tmp_path):
 
     served = tf.saved_model.load(str(export_run(smoke_run["run_dir"], tmp_path)))
     generate, step = served.signatures["generate"], served.signatures["step"]
-    names = [k for k in step.structured_input_signature[1] if k != "token_ids"]
-    sizes = {k: step.structured_input_signature[1][k].shape[-1] for k in names}
+    sizes = state_sizes(step)
+    names = list(sizes)
 
     def client(seed):
         text = generate(prompt=tf.constant([f"Client {seed} says "]), max_length=tf.constant(40),
