@@ -1,0 +1,202 @@
+"""The fused pass of `RecurrentLayer` computes what the cell loop computes: outputs, final
+states and every gradient, in float64 to 1e-12, with dropout, in eager and graph mode;
+and it is taken exactly where its maths match the cell's."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from cell_kinds import randomize
+from zoo.recurrent_layer import MAX_FUSED_STEPS, RecurrentLayer
+
+BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
+
+FUSED_KINDS = {
+    "lstm": lambda **kw: zoo.LSTMCell(UNITS, **kw),
+    "gru_reset_after": lambda **kw: zoo.GRUCell(UNITS, reset_after=True, **kw),
+    "elman": lambda **kw: zoo.ElmanCell(UNITS, **kw),
+}
+
+
+def layer_pair(kind, dtype="float64", **cell_kwargs):
+    """(fused, loop): two layers with the same weights and the same dropout seed."""
+    layers = [RecurrentLayer(FUSED_KINDS[kind](dtype=dtype, seed=3, **cell_kwargs), fused=fused,
+                             return_sequences=True, return_state=True, dtype=dtype)
+              for fused in (True, False)]
+    for layer in layers:
+        layer.build((BATCH, STEPS, FEATURES))
+    randomize(layers[0], seed=5)
+    layers[1].set_weights(layers[0].get_weights())
+    return layers
+
+
+def outputs_and_gradients(layer, x, state, training, uses=("outputs", "states")):
+    """Outputs, final states and the gradients of a loss that mixes them nonlinearly."""
+    with tf.GradientTape() as tape:
+        tape.watch([x, *state])
+        outputs, *final = layer(x, initial_state=state, training=training)
+        loss = tf.constant(0.0, x.dtype)
+        if "outputs" in uses:
+            loss += tf.reduce_sum(tf.sin(3.0 * outputs))
+        if "states" in uses:
+            loss += sum(tf.reduce_sum(tf.cos(2.0 * s)) for s in final)
+    gradients = tape.gradient(loss, [x, *state, *layer.trainable_variables])
+    return [outputs, *final, *gradients]
+
+
+def inputs_for(layer, seed=7, dtype="float64"):
+    rng = np.random.default_rng(seed)
+    x = tf.constant(rng.normal(size=(BATCH, STEPS, FEATURES)), dtype)
+    state = [tf.constant(rng.normal(size=(BATCH, UNITS)), dtype) for _ in layer.cell.state_size]
+    return x, state
+
+
+def assert_all_close(first, second, tolerance):
+    assert len(first) == len(second)
+    for a, b in zip(first, second):
+        assert a is not None and b is not None
+        a, b = (np.asarray(tf.convert_to_tensor(v)) for v in (a, b))  # IndexedSlices too
+        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "tf.function"])
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "dropout"])
+@pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
+def test_fused_pass_equals_the_cell_loop(kind, training, graph):
+    fused, loop = layer_pair(kind, dropout=0.3)
+    x, state = inputs_for(fused)
+    assert fused.runs_fused(x) and not loop.runs_fused(x)
+    results = []
+    for layer in (fused, loop):
+        layer.cell.seed_generator.state.assign([11, 0])  # the same dropout masks
+        run = tf.function(outputs_and_gradients) if graph else outputs_and_gradients
+        results.append(run(layer, x, state, training))
+    assert_all_close(*results, tolerance=1e-12)
+
+
+@pytest.mark.parametrize("uses", [("outputs",), ("states",)], ids=["outputs-only", "states-only"])
+@pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
+def test_fused_gradients_when_only_part_of_the_result_is_used(kind, uses):
+    fused, loop = layer_pair(kind)
+    x, state = inputs_for(fused)
+    assert_all_close(outputs_and_gradients(fused, x, state, False, uses),
+                     outputs_and_gradients(loop, x, state, False, uses), tolerance=1e-12)
+
+
+@pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
+def test_fused_gradients_match_central_differences(kind):
+    fused, _ = layer_pair(kind)
+    x, state = inputs_for(fused)
+    rng = np.random.default_rng(13)
+    probe = tf.constant(rng.normal(size=(BATCH, STEPS, UNITS)))
+
+    def loss():
+        outputs, *final = fused(x, initial_state=state)
+        return tf.reduce_sum(outputs * probe) + sum(tf.reduce_sum(s * s) for s in final)
+
+    with tf.GradientTape() as tape:
+        value = loss()
+    autodiff = tape.gradient(value, fused.trainable_variables)
+    eps = 1e-6
+    for variable, gradient in zip(fused.trainable_variables, autodiff):
+        base = variable.numpy()
+        numeric = np.zeros_like(base)
+        for index in np.ndindex(base.shape):
+            shifted = []
+            for sign in (1.0, -1.0):
+                moved = base.copy()
+                moved[index] += sign * eps
+                variable.assign(moved)
+                shifted.append(float(loss()))
+            numeric[index] = (shifted[0] - shifted[1]) / (2 * eps)
+        variable.assign(base)
+        np.testing.assert_allclose(gradient.numpy(), numeric, rtol=1e-6, atol=1e-7)
+
+
+def loop_only_cases():
+    return {
+        "gru_reset_before": (lambda: zoo.GRUCell(UNITS, reset_after=False, dtype="float64"), {}),
+        "recurrent_dropout": (lambda: zoo.LSTMCell(UNITS, recurrent_dropout=0.2, dtype="float64"), {}),
+        "relu_elman": (lambda: zoo.ElmanCell(UNITS, activation="relu", dtype="float64"), {}),
+        "hard_sigmoid_lstm": (lambda: zoo.LSTMCell(UNITS, recurrent_activation="hard_sigmoid",
+                                                   dtype="float64"), {}),
+        "go_backwards": (lambda: zoo.LSTMCell(UNITS, dtype="float64"), {"go_backwards": True}),
+        "fused_off": (lambda: zoo.LSTMCell(UNITS, dtype="float64"), {"fused": False}),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(loop_only_cases()))
+def test_cells_whose_maths_differ_run_the_loop_and_match_keras_rnn(case):
+    make_cell, layer_kwargs = loop_only_cases()[case]
+    ours = RecurrentLayer(make_cell(), return_sequences=True, dtype="float64", **layer_kwargs)
+    plain = keras.layers.RNN(make_cell(), return_sequences=True, dtype="float64",
+                             go_backwards=layer_kwargs.get("go_backwards", False))
+    x = tf.constant(np.random.default_rng(2).normal(size=(BATCH, STEPS, FEATURES)))
+    ours.build(x.shape)
+    plain.build(x.shape)
+    randomize(ours, seed=4)
+    plain.set_weights(ours.get_weights())
+    assert not ours.runs_fused(x)
+    np.testing.assert_allclose(ours(x).numpy(), plain(x).numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_masks_unknown_and_overlong_time_lengths_run_the_loop():
+    layer = RecurrentLayer(zoo.LSTMCell(UNITS), return_sequences=True)
+    layer.build((None, None, FEATURES))
+    known = tf.zeros((BATCH, STEPS, FEATURES))
+    assert layer.runs_fused(known)
+    assert not layer.runs_fused(known, mask=tf.ones((BATCH, STEPS), bool))
+    assert not layer.runs_fused(tf.zeros((BATCH, MAX_FUSED_STEPS + 1, FEATURES)))
+    assert not layer.runs_fused(keras.KerasTensor((BATCH, None, FEATURES)))
+    masked = layer(known, mask=tf.constant([[True] * STEPS, [True] * 3 + [False] * 4, [True] * STEPS]))
+    assert masked.shape == (BATCH, STEPS, UNITS)
+
+
+def test_mixed_precision_fused_pass_tracks_float32():
+    x = tf.constant(np.random.default_rng(6).normal(size=(BATCH, STEPS, FEATURES)), tf.float32)
+    exact = RecurrentLayer(zoo.LSTMCell(UNITS), return_sequences=True)
+    exact.build(x.shape)
+    randomize(exact, seed=8)
+    mixed = RecurrentLayer(zoo.LSTMCell(UNITS, dtype="mixed_bfloat16"), return_sequences=True,
+                           dtype="mixed_bfloat16")
+    mixed.build(x.shape)
+    mixed.set_weights(exact.get_weights())
+    assert mixed.runs_fused(x)
+    assert mixed.cell.kernel.dtype == "float32"
+    mixed_outputs = mixed(x)
+    assert mixed_outputs.dtype == tf.bfloat16
+    np.testing.assert_allclose(tf.cast(mixed_outputs, tf.float32).numpy(), exact(x).numpy(), atol=3e-2)
+
+
+def test_config_round_trips_with_the_fused_flag():
+    layer = RecurrentLayer(zoo.GRUCell(UNITS), fused=False, return_sequences=True)
+    rebuilt = RecurrentLayer.from_config(layer.get_config())
+    assert rebuilt.fused is False
+    assert rebuilt.get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "elman"])
+def test_tbptt_updates_are_the_same_fused_or_looped(cell):
+    """Whole trainer updates (k1 < k2, two stacked layers, dropout): loss, gradients and
+    carried state agree between a model on the fused pass and its twin on the loop."""
+    from zoo.data import cut_into_streams, tbptt_windows
+    from zoo.model import build_language_model
+    from zoo.tbptt import TBPTTTrainer
+
+    vocab, batch, k1, k2 = 13, 4, 5, 8
+    ids = np.random.default_rng(9).integers(0, vocab, size=batch * 40)
+    windows = list(tbptt_windows(cut_into_streams(ids, batch), k1, k2))[:3]
+    results = []
+    for fused in (True, False):
+        keras.utils.set_random_seed(1)
+        model = build_language_model(vocab, cell, units=6, layers=2, embedding_dim=5, dropout=0.2,
+                                     fused=fused)
+        trainer = TBPTTTrainer(model, keras.optimizers.Adam(1e-2), batch, k1, k2)
+        run = []
+        for inputs, targets in windows:
+            update = trainer.train_step(inputs, targets)
+            run += [update["loss"], *update["grads"], *(s.numpy() for s in trainer.carried_state)]
+        results.append(run)
+    assert_all_close(*results, tolerance=2e-5)

@@ -1,0 +1,61 @@
+"""What the fused sequences share: per-step slices, transposed weights, the weight gradients.
+
+Every fused sequence runs the same plan (that of cuDNN's RNN kernels; Appleyard et al.,
+2016, "Optimizing Performance of Recurrent Neural Networks on GPUs"):
+
+    forward:   X W + b for all T steps in one matmul, then per step one h_{t-1} U
+    backward:  per step one dZ_t U^T (the gradient flowing to h_{t-1});
+               after the loop dU = H_prev^T dZ, dW = X^T dZ, dX = dZ W^T, db = sum dZ,
+               each one matmul over all T * batch rows
+
+where Z are the gate pre-activations. Only the h_{t-1} U and dZ_t U^T chains are
+sequential; everything else is a few large matmuls.
+"""
+
+import tensorflow as tf
+
+
+def transposed_copy(matrix):
+    """matrix^T as a new row-major tensor.
+
+    `dZ_t @ transposed_copy(U)` is the same product as `tf.matmul(dZ_t, U,
+    transpose_b=True)`, but that form ran about 3x slower per step on the CPUs measured
+    here (64 x 1024 @ (256 x 1024)^T). A bare `tf.transpose` feeding a MatMul is folded
+    back into `transpose_b=True` by Grappler's arithmetic optimizer, so the copy goes
+    through a gather, which it leaves alone.
+    """
+    transposed = tf.transpose(matrix)
+    return tf.gather(transposed, tf.range(tf.shape(transposed)[0]))
+
+
+def project_all_steps(x, kernel, bias):
+    """x [batch, T, in] -> list of T tensors x_t W + b, [batch, out]: one matmul for all steps.
+
+    Sequences stay batch-major throughout (steps are unstacked and stacked along axis 1):
+    transposing to time-major and back cost more than the strided copies.
+    """
+    flat = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel) + bias
+    return tf.unstack(tf.reshape(flat, [-1, x.shape[1], kernel.shape[-1]]), axis=1)
+
+
+def rows(steps):
+    """T tensors [batch, n] -> one [batch * T, n] tensor, in the row order of `x` reshaped."""
+    return tf.reshape(tf.stack(steps, axis=1), [-1, steps[0].shape[-1]])
+
+
+def input_gradients(x, kernel, d_z_rows):
+    """(dX, dW, db) of Z = X W + b from dZ as rows [batch * T, G * units]; x [batch, T, in]."""
+    d_x = tf.reshape(tf.matmul(d_z_rows, transposed_copy(kernel)), tf.shape(x))
+    d_kernel = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), d_z_rows, transpose_a=True)
+    return d_x, d_kernel, tf.reduce_sum(d_z_rows, axis=0)
+
+
+def recurrent_gradients(h_prev, d_z_rows):
+    """(dU, db) of Z = H_prev U + b from dZ as rows; h_prev the T tensors h_0..h_{T-1}."""
+    d_recurrent_kernel = tf.matmul(rows(h_prev), d_z_rows, transpose_a=True)
+    return d_recurrent_kernel, tf.reduce_sum(d_z_rows, axis=0)
+
+
+def gradient_or_zeros(gradient, like):
+    """An upstream gradient; None (the output was not used) reads as zeros."""
+    return tf.zeros_like(like) if gradient is None else gradient
