@@ -4,9 +4,11 @@
 
 Same configuration for every peer: batch 64, 100 steps per window, embedding 64,
 vocabulary 96, one recurrent layer, Adam, whole training steps (forward, backward,
-update, carried state) timed after warm-up. Prints characters per second, the ratio of
-the zoo to each peer, the zoo's achieved GFLOP/s and its share of a 2048 x 2048 float32
-matmul measured in the same run. FLOPs per character of a training step are taken as
+update, carried state) timed after warm-up. Peers: the Keras built-in layer, PyTorch's
+`nn.LSTM` / `nn.GRU` / `nn.RNN` if installed, and the zoo's own cell loop (`fused=False`,
+what the fused pass replaces). Prints characters per second, the ratio of the zoo to
+each peer, the zoo's achieved GFLOP/s and its share of a 2048 x 2048 float32 matmul
+measured in the same run. FLOPs per character of a training step are taken as
 3 x forward = 6 x (G * units * (embedding + units) + units * vocab), G the gate count
 (LSTM 4, GRU 3, Elman 1). These machines are noisy: compare ratios, not absolutes.
 """
@@ -112,17 +114,19 @@ def main(argv=None):
     peak = matmul_gflops()
     print(f"matmul 2048x2048 float32: {peak:.1f} GFLOP/s; TF {tf.__version__}, Keras {keras.__version__}"
           + (f", PyTorch {torch.__version__}" if has_torch else ", PyTorch not installed"))
-    print(f"{'cell':6} {'units':>5} {'zoo ch/s':>9} {'keras ch/s':>10} {'torch ch/s':>10} "
-          f"{'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'of matmul':>9}")
+    print(f"{'cell':6} {'units':>5} {'zoo ch/s':>9} {'loop ch/s':>9} {'keras ch/s':>10} {'torch ch/s':>10} "
+          f"{'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'of matmul':>9}")
     for cell in arguments.cells:
         for units in arguments.units:
             steps = max(2, arguments.steps * 256 // max(units, 256))
             zoo_rate = keras_throughput(build_language_model(VOCAB, cell, units, 1, EMBEDDING), steps)
+            loop_rate = keras_throughput(
+                build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False), steps)
             keras_rate = keras_throughput(keras_builtin_model(cell, units), steps)
             torch_rate = torch_throughput(cell, units, steps) if has_torch else float("nan")
             gflops = zoo_rate * flops_per_char(cell, units) / 1e9
-            print(f"{cell:6} {units:5d} {zoo_rate:9.0f} {keras_rate:10.0f} {torch_rate:10.0f} "
-                  f"{zoo_rate / keras_rate:9.2f} {zoo_rate / torch_rate:9.2f} {gflops:11.1f} "
+            print(f"{cell:6} {units:5d} {zoo_rate:9.0f} {loop_rate:9.0f} {keras_rate:10.0f} {torch_rate:10.0f} "
+                  f"{zoo_rate / loop_rate:8.2f} {zoo_rate / keras_rate:9.2f} {zoo_rate / torch_rate:9.2f} {gflops:11.1f} "
                   f"{gflops / peak:9.0%}", flush=True)
             keras.utils.clear_session()
 

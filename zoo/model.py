@@ -14,11 +14,13 @@ import keras
 import numpy as np
 
 from zoo.cells import ElmanCell, GRUCell, LSTMCell
+from zoo.recurrent_layer import RecurrentLayer
 
 CELLS = {"lstm": LSTMCell, "gru": GRUCell, "elman": ElmanCell}
 
 
-def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout=0.0, seed=0):
+def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout=0.0, seed=0,
+                         fused=True):
     """A functional Keras model (see the module docstring).
 
     Args:
@@ -30,6 +32,8 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
         dropout: Variational dropout on each layer's input, and dropout before the output
             layer.
         seed: Seed of the dropout masks.
+        fused: Let the recurrent layers run their fused pass (`zoo.recurrent_layer`);
+            False runs the cells step by step (same results, slower).
     """
     cell_class = CELLS[cell]
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
@@ -39,8 +43,8 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
         rnn_cell = cell_class(units, dropout=dropout, seed=seed + layer, name=f"{cell}_cell_{layer}")
         layer_state = [keras.Input((size,), name=f"state_{layer}_{part}")
                        for part, size in zip("hc", rnn_cell.state_size)]
-        hidden, *new_state = keras.layers.RNN(
-            rnn_cell, return_sequences=True, return_state=True, name=f"rnn_{layer}"
+        hidden, *new_state = RecurrentLayer(
+            rnn_cell, fused=fused, return_sequences=True, return_state=True, name=f"rnn_{layer}"
         )(hidden, initial_state=layer_state)
         state_inputs += layer_state
         state_outputs += new_state
