@@ -200,3 +200,13 @@ def test_tbptt_updates_are_the_same_fused_or_looped(cell):
             run += [update["loss"], *update["grads"], *(s.numpy() for s in trainer.carried_state)]
         results.append(run)
     assert_all_close(*results, tolerance=2e-5)
+
+
+def test_a_model_with_the_layer_saves_and_reloads(tmp_path):
+    inputs = keras.Input((STEPS, FEATURES))
+    model = keras.Model(inputs, RecurrentLayer(zoo.LSTMCell(UNITS), return_sequences=True)(inputs))
+    x = np.random.default_rng(3).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert isinstance(reloaded.layers[-1], RecurrentLayer) and reloaded.layers[-1].fused
+    np.testing.assert_allclose(reloaded(x).numpy(), model(x).numpy(), atol=1e-6)
