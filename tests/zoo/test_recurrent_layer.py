@@ -9,7 +9,10 @@ import tensorflow as tf
 
 import zoo
 from cell_kinds import randomize
+from zoo.data import cut_into_streams, tbptt_windows
+from zoo.model import build_language_model
 from zoo.recurrent_layer import MAX_FUSED_STEPS, RecurrentLayer
+from zoo.tbptt import TBPTTTrainer
 
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
 
@@ -181,10 +184,6 @@ def test_config_round_trips_with_the_fused_flag():
 def test_tbptt_updates_are_the_same_fused_or_looped(cell):
     """Whole trainer updates (k1 < k2, two stacked layers, dropout): loss, gradients and
     carried state agree between a model on the fused pass and its twin on the loop."""
-    from zoo.data import cut_into_streams, tbptt_windows
-    from zoo.model import build_language_model
-    from zoo.tbptt import TBPTTTrainer
-
     vocab, batch, k1, k2 = 13, 4, 5, 8
     ids = np.random.default_rng(9).integers(0, vocab, size=batch * 40)
     windows = list(tbptt_windows(cut_into_streams(ids, batch), k1, k2))[:3]
