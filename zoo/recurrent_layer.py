@@ -75,8 +75,9 @@ class RecurrentLayer(keras.layers.RNN):
             sequences = sequences * ops.expand_dims(self.cell.get_dropout_mask(sequences[:, 0, :]), 1)
         # Read the variables into tensors here: a variable read inside a
         # tf.custom_gradient function would need a gradient of its own.
-        weights = [None if w is None else tf.convert_to_tensor(w)
-                   for w in (self.cell.kernel, self.cell.recurrent_kernel, self.cell.bias)]
+        # A cell without a bias runs with a zero one.
+        bias = self.cell.bias if self.cell.use_bias else tf.zeros(self.cell.bias_shape(), sequences.dtype)
+        weights = [tf.convert_to_tensor(w) for w in (self.cell.kernel, self.cell.recurrent_kernel, bias)]
         outputs, *states = _fused_sequence(self.cell)(sequences, *initial_state, *weights)
         return outputs[:, -1], outputs, states
 

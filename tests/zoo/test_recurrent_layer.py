@@ -79,6 +79,15 @@ def test_fused_pass_equals_the_cell_loop(kind, training, graph):
     assert_all_close(*results, tolerance=1e-12)
 
 
+@pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
+def test_fused_pass_without_bias_equals_the_cell_loop(kind):
+    fused, loop = layer_pair(kind, use_bias=False)
+    x, state = inputs_for(fused)
+    assert fused.runs_fused(x)
+    assert_all_close(outputs_and_gradients(fused, x, state, False),
+                     outputs_and_gradients(loop, x, state, False), tolerance=1e-12)
+
+
 @pytest.mark.parametrize("uses", [("outputs",), ("states",)], ids=["outputs-only", "states-only"])
 @pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
 def test_fused_gradients_when_only_part_of_the_result_is_used(kind, uses):

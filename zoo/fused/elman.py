@@ -15,15 +15,9 @@ from zoo.fused.layout import (gradient_or_zeros, input_gradients, project_all_st
                               rows, transposed_copy)
 
 
-def elman_sequence(x, h_0, kernel, recurrent_kernel, bias):
-    """(h_1..T [batch, T, units], h_T) for x [batch, T, in] with static T; `bias` may be None."""
-    if bias is None:
-        bias = tf.zeros([kernel.shape[-1]], kernel.dtype)
-    return _run(x, h_0, kernel, recurrent_kernel, bias)
-
-
 @tf.custom_gradient
-def _run(x, h_0, kernel, recurrent_kernel, bias):
+def elman_sequence(x, h_0, kernel, recurrent_kernel, bias):
+    """(h_1..T [batch, T, units], h_T) for x [batch, T, in] with static T."""
     h = h_0
     hs = []
     for x_proj_t in project_all_steps(x, kernel, bias):

@@ -24,10 +24,8 @@ def gru_sequence(x, h_0, kernel, recurrent_kernel, bias):
     """(h_1..T [batch, T, units], h_T) for x [batch, T, in] with static T.
 
     `bias` is the [2, 3 * units] bias of `reset_after=True` (row 0 input, row 1
-    recurrent), or None.
+    recurrent).
     """
-    if bias is None:
-        bias = tf.zeros([2, kernel.shape[-1]], kernel.dtype)
     return _run(x, h_0, kernel, recurrent_kernel, bias[0], bias[1])
 
 

@@ -29,11 +29,9 @@ def _sigmoid_gates_first(fused):
 def lstm_sequence(x, h_0, c_0, kernel, recurrent_kernel, bias):
     """(h_1..T [batch, T, units], h_T, c_T) for x [batch, T, in] with static T.
 
-    `kernel`, `recurrent_kernel`, `bias` in the Keras layout (gate order i, f, c, o);
-    `bias` may be None. Gradients flow to every argument.
+    `kernel`, `recurrent_kernel`, `bias` in the Keras layout (gate order i, f, c, o).
+    Gradients flow to every argument.
     """
-    if bias is None:
-        bias = tf.zeros([kernel.shape[-1]], kernel.dtype)
     return _run(x, h_0, c_0, _sigmoid_gates_first(kernel),
                 _sigmoid_gates_first(recurrent_kernel), _sigmoid_gates_first(bias))
 
