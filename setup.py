@@ -29,7 +29,8 @@ setup(
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]~=2.21.0"],
-        "test": ["pytest>=8,<10"],
+        # JAX (CPU) lets the tests run the zoo under a second Keras backend.
+        "test": ["pytest>=8,<10", "jax>=0.4.36,<1"],
     },
     classifiers=[
         "Programming Language :: Python :: 3.10",

@@ -1,23 +1,32 @@
-"""`keras.layers.RNN` for the zoo cells, running a fused whole-sequence pass where it can.
+"""`keras.layers.RNN` for the zoo cells, running a fused kernel or pass where it can.
 
-The zoo model builds its recurrent layers from this class. Where the cell's maths match a
-fused sequence in `zoo.fused` (TensorFlow backend; tanh / sigmoid activations; a GRU with
-`reset_after=True`; no recurrent dropout, no mask, not reversed; a time length known when
-the graph is built, at most `MAX_FUSED_STEPS`), the layer runs that sequence: one input
-projection for all steps and a hand-written backward pass (see `zoo.fused.layout`).
-Anywhere else it runs the cell step by step, as `keras.layers.RNN` does. Both compute the
-same function, to float rounding; the input dropout mask is the cell's own, so the two
-paths draw the same masks.
+The zoo model builds its recurrent layers from this class. A call takes the first of
+these that applies, and falls back to the next:
+
+1. The backend's own fused kernel, exactly as `keras.layers.LSTM` / `GRU` take it: an
+   `LSTMCell` or a `GRUCell` with the maths the kernel computes (tanh / sigmoid, a bias,
+   a GRU with `reset_after=True`), no recurrent dropout and no mask. TensorFlow runs
+   cuDNN on a GPU; JAX runs cuDNN for the LSTM on a GPU and a `lax.scan` GRU; PyTorch
+   runs cuDNN on a GPU. The zoo cells keep Keras' weight layout, so the kernel reads
+   their weights unchanged. Where the backend has no such kernel (TensorFlow or PyTorch
+   on a CPU, say) this step is skipped.
+2. On TensorFlow, a fused whole-sequence pass from `zoo.fused` (tanh / sigmoid; a GRU
+   with `reset_after=True`; any Elman cell; no recurrent dropout, no mask, not reversed;
+   a time length known when the graph is built, at most `MAX_FUSED_STEPS`): one input
+   projection for all steps and a hand-written backward pass (see `zoo.fused.layout`).
+3. Anywhere else, the cell step by step, as `keras.layers.RNN` runs it.
+
+All three compute the same function, to float rounding; the input dropout mask is the
+cell's own, so every path draws the same masks.
 """
 
 import keras
-import tensorflow as tf
 from keras import activations, ops
+# The backends' fused RNN kernels (`lstm`, `gru`) that keras.layers.LSTM / GRU call;
+# they are not exported under keras.backend.
+from keras.src import backend as keras_backend
 
 from zoo.cells import ElmanCell, GRUCell, LSTMCell
-from zoo.fused.elman import elman_sequence
-from zoo.fused.gru import gru_sequence
-from zoo.fused.lstm import lstm_sequence
 
 # The fused pass unrolls the sequence into the graph; longer windows use the cell loop so
 # graphs (and the time to build them) stay bounded.
@@ -25,10 +34,16 @@ MAX_FUSED_STEPS = 512
 
 
 def _fused_sequence(cell):
-    """The fused sequence computing `cell`'s maths, or None.
+    """The `zoo.fused` sequence computing `cell`'s maths, or None.
 
     Each is called as `sequence(x, *state, kernel, recurrent_kernel, bias)`.
     """
+    # Imported here: `zoo.fused` is TensorFlow code, and the zoo also runs on machines
+    # with only JAX or PyTorch installed.
+    from zoo.fused.elman import elman_sequence
+    from zoo.fused.gru import gru_sequence
+    from zoo.fused.lstm import lstm_sequence
+
     tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
     if cell.activation is not tanh or cell.recurrent_dropout:
         return None
@@ -43,11 +58,11 @@ def _fused_sequence(cell):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class RecurrentLayer(keras.layers.RNN):
-    """`keras.layers.RNN` over one zoo cell, with the fused pass described above.
+    """`keras.layers.RNN` over one zoo cell, with the fused paths described above.
 
     Args:
         cell: A zoo cell (`LSTMCell`, `GRUCell`, `ElmanCell`).
-        fused: Use the fused pass where it applies (False: always the cell loop).
+        fused: Use a fused kernel or pass where one applies (False: always the cell loop).
         **kwargs: Arguments of `keras.layers.RNN` (`return_sequences`, `return_state`, ...).
 
     Example:
@@ -61,24 +76,62 @@ class RecurrentLayer(keras.layers.RNN):
         self.fused = bool(fused)
 
     def runs_fused(self, sequences, mask=None):
-        """Whether a call on `sequences` takes the fused pass."""
+        """Whether a call on `sequences` can take the `zoo.fused` pass (step 2 above)."""
         steps = sequences.shape[1]
         return (self.fused and keras.backend.backend() == "tensorflow" and mask is None
                 and not self.go_backwards and steps is not None and steps <= MAX_FUSED_STEPS
                 and _fused_sequence(self.cell) is not None)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if not self.runs_fused(sequences, mask):
+        if not self.fused or mask is not None or self.cell.recurrent_dropout:
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
         if training and self.cell.dropout:
             # The cell's mask for this sequence (drawn by `RNN.call`), on every step.
-            sequences = sequences * ops.expand_dims(self.cell.get_dropout_mask(sequences[:, 0, :]), 1)
+            dropped = sequences * ops.expand_dims(self.cell.get_dropout_mask(sequences[:, 0, :]), 1)
+        else:
+            dropped = sequences
+        try:
+            result = self._backend_kernel(dropped, initial_state)
+        except NotImplementedError:
+            result = None
+        if result is not None:
+            return result
+        if self.runs_fused(sequences, mask):
+            return self._fused_pass(dropped, initial_state)
+        return super().inner_loop(sequences, initial_state, mask=mask, training=training)
+
+    def _backend_kernel(self, sequences, initial_state):
+        """The backend's fused LSTM / GRU kernel over the whole sequence, or None.
+
+        Raises NotImplementedError where the backend has no kernel for this call.
+        """
+        cell = self.cell
+        arguments = dict(kernel=cell.kernel, recurrent_kernel=cell.recurrent_kernel, bias=cell.bias,
+                         activation=cell.activation, recurrent_activation=getattr(cell, "recurrent_activation", None),
+                         return_sequences=self.return_sequences, go_backwards=self.go_backwards,
+                         unroll=self.unroll)
+        if isinstance(cell, LSTMCell):
+            result = keras_backend.lstm(sequences, *initial_state, None, **arguments)
+        elif isinstance(cell, GRUCell):
+            result = keras_backend.gru(sequences, initial_state[0], None, reset_after=cell.reset_after, **arguments)
+        else:
+            return None
+        if keras.backend.backend() == "tensorflow":
+            # cuDNN ops do not compile with XLA (as in keras.layers.LSTM).
+            self.supports_jit = False
+        return result
+
+    def _fused_pass(self, sequences, initial_state):
+        """The `zoo.fused` sequence (step 2 above) on `sequences`, input dropout applied."""
+        import tensorflow as tf  # only the TensorFlow backend gets here
+
+        cell = self.cell
         # Read the variables into tensors here: a variable read inside a
         # tf.custom_gradient function would need a gradient of its own.
         # A cell without a bias runs with a zero one.
-        bias = self.cell.bias if self.cell.use_bias else tf.zeros(self.cell.bias_shape(), sequences.dtype)
-        weights = [tf.convert_to_tensor(w) for w in (self.cell.kernel, self.cell.recurrent_kernel, bias)]
-        outputs, *states = _fused_sequence(self.cell)(sequences, *initial_state, *weights)
+        bias = cell.bias if cell.use_bias else tf.zeros(cell.bias_shape(), sequences.dtype)
+        weights = [tf.convert_to_tensor(w) for w in (cell.kernel, cell.recurrent_kernel, bias)]
+        outputs, *states = _fused_sequence(cell)(sequences, *initial_state, *weights)
         return outputs[:, -1], outputs, states
 
     def get_config(self):
