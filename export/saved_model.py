@@ -17,6 +17,7 @@ import tensorflow as tf
 from export.layout import write_version
 from export.signatures import LanguageModelServer
 from export.warmup import prediction_log, write_warmup
+from zoo.recurrent_layer import portable_kernels
 from zoo.training import restore_model
 
 VOCABULARY_ASSET = "vocabulary.txt"
@@ -44,8 +45,10 @@ def export_model(model, vocabulary, export_dir, model_name="char_lm", version=No
         with tempfile.TemporaryDirectory() as scratch:
             codepoints = pathlib.Path(scratch) / VOCABULARY_ASSET
             codepoints.write_text("".join(f"{ord(ch)}\n" for ch in vocabulary.characters))
-            server = LanguageModelServer(model, codepoints, vocabulary.size)
-            tf.saved_model.save(server, str(folder), signatures=server.signatures())
+            # Traced without cuDNN kernels: TF Serving may run the export on a CPU.
+            with portable_kernels():
+                server = LanguageModelServer(model, codepoints, vocabulary.size)
+                tf.saved_model.save(server, str(folder), signatures=server.signatures())
         write_warmup(folder / "assets.extra", warmup_requests(model_name, server, vocabulary))
 
     return write_version(pathlib.Path(export_dir) / model_name, write, version)

@@ -18,7 +18,13 @@ these that applies, and falls back to the next:
 
 All three compute the same function, to float rounding; the input dropout mask is the
 cell's own, so every path draws the same masks.
+
+A graph traced with a cuDNN kernel holds a GPU-only op. Graphs meant for other machines
+(the serving export) are traced inside `portable_kernels()`, which skips step 1.
 """
+
+import contextlib
+import contextvars
 
 import keras
 from keras import activations, ops
@@ -31,6 +37,19 @@ from zoo.cells import ElmanCell, GRUCell, LSTMCell
 # The fused pass unrolls the sequence into the graph; longer windows use the cell loop so
 # graphs (and the time to build them) stay bounded.
 MAX_FUSED_STEPS = 512
+
+_portable = contextvars.ContextVar("portable_kernels", default=False)
+
+
+@contextlib.contextmanager
+def portable_kernels():
+    """Within this context the layers skip the backend kernels (cuDNN): graphs traced
+    here run on any device, as a SavedModel served on a CPU must."""
+    token = _portable.set(True)
+    try:
+        yield
+    finally:
+        _portable.reset(token)
 
 
 def _fused_sequence(cell):
@@ -106,6 +125,8 @@ class RecurrentLayer(keras.layers.RNN):
         Raises NotImplementedError where the backend has no kernel for this call.
         """
         cell = self.cell
+        if _portable.get():
+            return None
         arguments = dict(kernel=cell.kernel, recurrent_kernel=cell.recurrent_kernel, bias=cell.bias,
                          activation=cell.activation, recurrent_activation=getattr(cell, "recurrent_activation", None),
                          return_sequences=self.return_sequences, go_backwards=self.go_backwards,

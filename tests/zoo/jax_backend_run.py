@@ -8,9 +8,11 @@ unless told otherwise, and that is what users train in. Prints one JSON object: 
 kind, how often `keras.src.backend.gru` / `lstm` returned a result and the largest
 difference |a - b| / (1 + |b|) over outputs, final states and the gradients of every
 weight and of the input.
-Also whether TensorFlow was imported (it must not be: the zoo runs without it).
+"gru_reset_after_portable" repeats "gru_reset_after" inside `portable_kernels()`. Also
+whether TensorFlow was imported (it must not be: the zoo runs without it).
 """
 
+import contextlib
 import json
 import sys
 
@@ -20,6 +22,7 @@ import numpy as np
 from keras.src import backend as keras_backend
 
 import zoo
+from zoo.recurrent_layer import portable_kernels
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
 KINDS = {
     "lstm": lambda: zoo.LSTMCell(UNITS, dropout=0.3, seed=3, dtype="float32"),
@@ -27,6 +30,7 @@ KINDS = {
     "gru_reset_before": lambda: zoo.GRUCell(UNITS, reset_after=False, dropout=0.3, seed=3, dtype="float32"),
     "elman": lambda: zoo.ElmanCell(UNITS, dropout=0.3, seed=3, dtype="float32"),
 }
+KINDS["gru_reset_after_portable"] = KINDS["gru_reset_after"]
 kernel_calls = {"lstm": 0, "gru": 0}
 
 
@@ -78,7 +82,8 @@ def main():
         results = []
         for layer in layers:
             layer.cell.seed_generator.state.assign([11, 0])  # the same dropout masks
-            results.append(outputs_and_gradients(layer, x, initial_state))
+            with portable_kernels() if kind.endswith("_portable") else contextlib.nullcontext():
+                results.append(outputs_and_gradients(layer, x, initial_state))
         report[kind] = {
             "kernel_calls": {name: kernel_calls[name] - before[name] for name in kernel_calls},
             "max_difference": max(relative_difference(a, b) for a, b in zip(*results)),
