@@ -1,0 +1,108 @@
+"""Training throughput of the zoo layers on the Keras JAX backend, against Keras' built-in
+layers on the same backend and PyTorch, in one run; for GPUs (and machines without
+TensorFlow).
+
+    python -m benchmarks.jax_throughput [--cells lstm gru elman] [--units 128 256 512 1024]
+
+Same configuration as `benchmarks.throughput` (`benchmarks.peers`); each peer's whole
+training step (forward, backward, Adam update, carried state) is one `jax.jit`-compiled
+function, timed after warm-up. On a GPU the zoo's LSTM takes JAX's cuDNN kernel and its
+GRU Keras' `lax.scan` kernel, as the built-ins do (`zoo.recurrent_layer`); the zoo's
+own cell loop (`fused=False`) is a peer too. PyTorch runs `nn.LSTM` / `nn.GRU` /
+`nn.RNN` on the same device (cuDNN on a GPU). Prints characters per second, ratios, and
+the zoo's GFLOP/s as a share of a float32 matmul measured in the same run.
+"""
+
+import argparse
+import os
+import time
+
+# The Keras backend is fixed when Keras is first imported.
+os.environ["KERAS_BACKEND"] = "jax"
+
+import jax  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks.peers import (BATCH, EMBEDDING, GATES, TIME, VOCAB, flops_per_char,  # noqa: E402
+                              keras_builtin_model, torch_throughput, torch_version)
+from zoo.model import build_language_model, zero_state  # noqa: E402
+
+
+def matmul_gflops(size=4096, repeats=20):
+    a = jax.random.normal(jax.random.key(0), (size, size), "float32")
+    product = jax.jit(lambda a: a @ a)
+    product(a).block_until_ready()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        result = product(a)
+    result.block_until_ready()
+    return 2 * size ** 3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def jax_throughput(model, steps):
+    """Characters per second of TBPTT training steps of `model` (one window each)."""
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(model.trainable_variables)
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def loss(trainable, non_trainable, inputs, targets, state):
+        (logits, *new_state), non_trainable = model.stateless_call(
+            trainable, non_trainable, [inputs, *state], training=True)
+        return cross_entropy(targets, logits), (non_trainable, new_state)
+
+    @jax.jit
+    def update(trainable, non_trainable, optimizer_state, inputs, targets, state):
+        (value, (non_trainable, new_state)), gradients = jax.value_and_grad(loss, has_aux=True)(
+            trainable, non_trainable, inputs, targets, state)
+        trainable, optimizer_state = optimizer.stateless_apply(optimizer_state, gradients, trainable)
+        # The state goes on to the next window; the gradient stops at the window's edge.
+        return trainable, non_trainable, optimizer_state, [jax.lax.stop_gradient(s) for s in new_state], value
+
+    variables = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+                 [v.value for v in optimizer.variables])
+    state = [jax.numpy.asarray(s) for s in zero_state(model, BATCH)]
+    windows = jax.numpy.asarray(np.random.default_rng(0).integers(0, VOCAB, (steps + 3, BATCH, TIME + 1)), "int32")
+
+    def run(first, last, variables, state):
+        for n in range(first, last):
+            *variables, state, value = update(*variables, windows[n, :, :-1], windows[n, :, 1:], state)
+        value.block_until_ready()
+        return variables, state
+
+    variables, state = run(0, 3, variables, state)
+    started = time.perf_counter()
+    run(3, steps + 3, variables, state)
+    return steps * BATCH * TIME / (time.perf_counter() - started)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.jax_throughput", description=__doc__.split("\n")[0])
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "elman"], choices=sorted(GATES))
+    parser.add_argument("--units", nargs="+", type=int, default=[128, 256, 512, 1024])
+    parser.add_argument("--steps", type=int, default=20, help="timed updates per peer (default: %(default)s)")
+    arguments = parser.parse_args(argv)
+    device = jax.devices()[0]
+    torch = torch_version()
+    torch_device = "cuda" if device.platform == "gpu" else "cpu"
+    peak = matmul_gflops()
+    print(f"device {device.device_kind} ({device.platform}); matmul 4096x4096 float32: {peak:.0f} GFLOP/s; "
+          f"JAX {jax.__version__}, Keras {keras.__version__}" + (f", PyTorch {torch}" if torch else ", PyTorch not installed"))
+    print(f"{'cell':6} {'units':>5} {'zoo ch/s':>9} {'loop ch/s':>9} {'keras ch/s':>10} {'torch ch/s':>10} "
+          f"{'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'of matmul':>9}")
+    for cell in arguments.cells:
+        for units in arguments.units:
+            steps = arguments.steps
+            zoo_rate = jax_throughput(build_language_model(VOCAB, cell, units, 1, EMBEDDING), steps)
+            loop_rate = jax_throughput(build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False), steps)
+            keras_rate = jax_throughput(keras_builtin_model(cell, units), steps)
+            torch_rate = torch_throughput(cell, units, steps, torch_device) if torch else float("nan")
+            gflops = zoo_rate * flops_per_char(cell, units) / 1e9
+            print(f"{cell:6} {units:5d} {zoo_rate:9.0f} {loop_rate:9.0f} {keras_rate:10.0f} {torch_rate:10.0f} "
+                  f"{zoo_rate / loop_rate:8.2f} {zoo_rate / keras_rate:9.2f} {zoo_rate / torch_rate:9.2f} "
+                  f"{gflops:11.1f} {gflops / peak:9.0%}", flush=True)
+            keras.utils.clear_session()
+
+
+if __name__ == "__main__":
+    main()
