@@ -19,8 +19,9 @@ these that applies, and falls back to the next:
 All three compute the same function, to float rounding; the input dropout mask is the
 cell's own, so every path draws the same masks.
 
-A graph traced with a cuDNN kernel holds a GPU-only op. Graphs meant for other machines
-(the serving export) are traced inside `portable_kernels()`, which skips step 1.
+A graph traced with a cuDNN kernel holds a GPU-only op that XLA cannot compile. Graphs
+meant for other machines (the serving export) and XLA-compiled training steps are traced
+inside `portable_kernels()`, which skips step 1.
 """
 
 import contextlib
@@ -44,7 +45,7 @@ _portable = contextvars.ContextVar("portable_kernels", default=False)
 @contextlib.contextmanager
 def portable_kernels():
     """Within this context the layers skip the backend kernels (cuDNN): graphs traced
-    here run on any device, as a SavedModel served on a CPU must."""
+    here run on any device, as a SavedModel served on a CPU must, and compile with XLA."""
     token = _portable.set(True)
     try:
         yield
@@ -125,18 +126,16 @@ class RecurrentLayer(keras.layers.RNN):
         Raises NotImplementedError where the backend has no kernel for this call.
         """
         cell = self.cell
-        if _portable.get():
+        if _portable.get() or not isinstance(cell, (LSTMCell, GRUCell)):
             return None
         arguments = dict(kernel=cell.kernel, recurrent_kernel=cell.recurrent_kernel, bias=cell.bias,
-                         activation=cell.activation, recurrent_activation=getattr(cell, "recurrent_activation", None),
+                         activation=cell.activation, recurrent_activation=cell.recurrent_activation,
                          return_sequences=self.return_sequences, go_backwards=self.go_backwards,
                          unroll=self.unroll)
         if isinstance(cell, LSTMCell):
             result = keras_backend.lstm(sequences, *initial_state, None, **arguments)
-        elif isinstance(cell, GRUCell):
-            result = keras_backend.gru(sequences, initial_state[0], None, reset_after=cell.reset_after, **arguments)
         else:
-            return None
+            result = keras_backend.gru(sequences, initial_state[0], None, reset_after=cell.reset_after, **arguments)
         if keras.backend.backend() == "tensorflow":
             # cuDNN ops do not compile with XLA (as in keras.layers.LSTM).
             self.supports_jit = False

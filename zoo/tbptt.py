@@ -15,10 +15,13 @@ carried state (variables it checkpoints), not the model, so checkpoints restore 
 an exported model never holds it.
 """
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
 from zoo.model import zero_state
+from zoo.recurrent_layer import portable_kernels
 
 
 class TBPTTTrainer:
@@ -47,6 +50,7 @@ class TBPTTTrainer:
         self.carried_state = [tf.Variable(s, trainable=False, name=f"carried_state_{i}")
                               for i, s in enumerate(zero_state(model, batch_size))]
         optimizer.build(model.trainable_variables)
+        self.jit_compile = bool(jit_compile)
         self._update = tf.function(self._update_step, jit_compile=jit_compile)
 
     def reset_state(self):
@@ -102,4 +106,6 @@ class TBPTTTrainer:
         """One TBPTT update on a window; returns loss, grad_norm (before clipping),
         clipped (whether the global-norm clip acted), finite (False: the update was
         skipped) and the grads after clipping."""
-        return self._update(inputs, targets)
+        # XLA cannot compile the cuDNN kernels, so an XLA step traces without them.
+        with portable_kernels() if self.jit_compile else contextlib.nullcontext():
+            return self._update(inputs, targets)

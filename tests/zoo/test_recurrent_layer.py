@@ -192,22 +192,27 @@ def test_config_round_trips_with_the_fused_flag():
 @pytest.mark.parametrize("cell", ["lstm", "gru", "elman"])
 def test_tbptt_updates_are_the_same_fused_or_looped(cell):
     """Whole trainer updates (k1 < k2, two stacked layers, dropout): loss, gradients and
-    carried state agree between a model on the fused pass and its twin on the loop."""
+    carried state agree between a model on the fused pass and its twin on the loop, and
+    between ordinary and XLA-compiled updates."""
     vocab, batch, k1, k2 = 13, 4, 5, 8
     ids = np.random.default_rng(9).integers(0, vocab, size=batch * 40)
     windows = list(tbptt_windows(cut_into_streams(ids, batch), k1, k2))[:3]
     results = []
-    for fused in (True, False):
+    # The fused pass and the loop with dropout; the fused pass without dropout, in an
+    # ordinary and in an XLA-compiled update (XLA draws other dropout masks).
+    for fused, jit_compile, dropout in ((True, False, 0.2), (False, False, 0.2), (True, False, 0.0),
+                                        (True, True, 0.0)):
         keras.utils.set_random_seed(1)
-        model = build_language_model(vocab, cell, units=6, layers=2, embedding_dim=5, dropout=0.2,
+        model = build_language_model(vocab, cell, units=6, layers=2, embedding_dim=5, dropout=dropout,
                                      fused=fused)
-        trainer = TBPTTTrainer(model, keras.optimizers.Adam(1e-2), batch, k1, k2)
+        trainer = TBPTTTrainer(model, keras.optimizers.Adam(1e-2), batch, k1, k2, jit_compile=jit_compile)
         run = []
         for inputs, targets in windows:
             update = trainer.train_step(inputs, targets)
             run += [update["loss"], *update["grads"], *(s.numpy() for s in trainer.carried_state)]
         results.append(run)
-    assert_all_close(*results, tolerance=2e-5)
+    assert_all_close(results[0], results[1], tolerance=2e-5)
+    assert_all_close(results[2], results[3], tolerance=2e-5)
 
 
 def test_a_model_with_the_layer_saves_and_reloads(tmp_path):
