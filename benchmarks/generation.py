@@ -61,8 +61,11 @@ def exported_rates(served, vocabulary, batch, length):
         for _ in range(length):
             result = step(token_ids=tf.constant(token), **state)
             state = {name: result[name] for name in state_names}
-            probabilities = tf.nn.softmax(result["logits"][:, -1]).numpy().astype(np.float64)
-            token = np.array([[rng.choice(len(p), p=p / p.sum())] for p in probabilities], np.int32)
+            # Draw from softmax(logits) by inverting the CDF, all rows at once.
+            logits = result["logits"].numpy()[:, -1].astype(np.float64)
+            cumulative = np.cumsum(np.exp(logits - logits.max(axis=1, keepdims=True)), axis=1)
+            uniform = rng.random((batch, 1)) * cumulative[:, -1:]
+            token = (uniform < cumulative).argmax(axis=1).astype(np.int32)[:, None]
 
     return rate(by_generate, batch * length), rate(by_step, batch * length)
 

@@ -29,6 +29,11 @@ MAX_TIME = 20000
 REPLACEMENT_CHARACTER = 0xFFFD
 
 
+def _require(condition, message):
+    """An op failing with InvalidArgumentError `message` where the scalar `condition` is False."""
+    return tf.debugging.Assert(condition, [message])
+
+
 class _Untracked:
     """Holds the Keras model out of the SavedModel's object graph (see the server)."""
 
@@ -93,14 +98,14 @@ class LanguageModelServer(tf.Module):
 
     def _check_token_ids(self, token_ids):
         shape = tf.shape(token_ids)
+        # Scalar conditions, one reduction each: `step` runs once per character, and
+        # tf.debugging.assert_* would add a rank, a range and a reduction per check.
         return [
-            tf.debugging.assert_less_equal(shape[0], MAX_BATCH, message=(
-                f"token_ids: batch larger than {MAX_BATCH}")),
-            tf.debugging.assert_less_equal(shape[1], MAX_TIME, message=(
-                f"token_ids: longer than {MAX_TIME} steps")),
-            tf.debugging.assert_non_negative(token_ids, message="token_ids: negative id"),
-            tf.debugging.assert_less(token_ids, self.vocab_size, message=(
-                f"token_ids: id outside the vocabulary (expected < {self.vocab_size})")),
+            _require(shape[0] <= MAX_BATCH, f"token_ids: batch larger than {MAX_BATCH}"),
+            _require(shape[1] <= MAX_TIME, f"token_ids: longer than {MAX_TIME} steps"),
+            _require(tf.reduce_min(token_ids) >= 0, "token_ids: negative id"),
+            _require(tf.reduce_max(token_ids) < self.vocab_size,
+                     f"token_ids: id outside the vocabulary (expected < {self.vocab_size})"),
         ]
 
     def _zero_state(self, batch):
@@ -114,9 +119,9 @@ class LanguageModelServer(tf.Module):
         return {"logits": logits}
 
     def _step(self, token_ids, *state):
+        batch = tf.shape(token_ids)[0]
         checks = self._check_token_ids(token_ids) + [
-            tf.debugging.assert_equal(tf.shape(s)[0], tf.shape(token_ids)[0], message=(
-                f"{name}: batch differs from token_ids'"))
+            _require(tf.shape(s)[0] == batch, f"{name}: batch differs from token_ids'")
             for name, s in zip(self.state_names, state)]
         with tf.control_dependencies(checks):
             token_ids = tf.identity(token_ids)

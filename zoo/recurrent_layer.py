@@ -10,13 +10,15 @@ these that applies, and falls back to the next:
    runs cuDNN on a GPU. The zoo cells keep Keras' weight layout, so the kernel reads
    their weights unchanged. Where the backend has no such kernel (TensorFlow or PyTorch
    on a CPU, say) this step is skipped.
-2. On TensorFlow, a fused whole-sequence pass from `zoo.fused` (tanh / sigmoid; a GRU
+2. A sequence of one step (generation, serving's `step`): the cell, called once. The
+   fused pass's setup (reordered weight copies, stacking) would cost more than the step.
+3. On TensorFlow, a fused whole-sequence pass from `zoo.fused` (tanh / sigmoid; a GRU
    with `reset_after=True`; any Elman cell; no recurrent dropout, no mask, not reversed;
    a time length known when the graph is built, at most `MAX_FUSED_STEPS`): one input
    projection for all steps and a hand-written backward pass (see `zoo.fused.layout`).
-3. Anywhere else, the cell step by step, as `keras.layers.RNN` runs it.
+4. Anywhere else, the cell step by step, as `keras.layers.RNN` runs it.
 
-All three compute the same function, to float rounding; the input dropout mask is the
+All of them compute the same function, to float rounding; the input dropout mask is the
 cell's own, so every path draws the same masks.
 
 A graph traced with a cuDNN kernel holds a GPU-only op that XLA cannot compile. Graphs
@@ -96,7 +98,7 @@ class RecurrentLayer(keras.layers.RNN):
         self.fused = bool(fused)
 
     def runs_fused(self, sequences, mask=None):
-        """Whether a call on `sequences` can take the `zoo.fused` pass (step 2 above)."""
+        """Whether a call on `sequences` can take the `zoo.fused` pass (step 3 above)."""
         steps = sequences.shape[1]
         return (self.fused and keras.backend.backend() == "tensorflow" and mask is None
                 and not self.go_backwards and steps is not None and steps <= MAX_FUSED_STEPS
@@ -116,6 +118,10 @@ class RecurrentLayer(keras.layers.RNN):
             result = None
         if result is not None:
             return result
+        if sequences.shape[1] == 1:
+            # Step 2 above.
+            output, states = self.cell(sequences[:, 0], list(initial_state), training=training)
+            return output, ops.expand_dims(output, 1), states
         if self.runs_fused(sequences, mask):
             return self._fused_pass(dropped, initial_state)
         return super().inner_loop(sequences, initial_state, mask=mask, training=training)
@@ -142,7 +148,7 @@ class RecurrentLayer(keras.layers.RNN):
         return result
 
     def _fused_pass(self, sequences, initial_state):
-        """The `zoo.fused` sequence (step 2 above) on `sequences`, input dropout applied."""
+        """The `zoo.fused` sequence (step 3 above) on `sequences`, input dropout applied."""
         import tensorflow as tf  # only the TensorFlow backend gets here
 
         cell = self.cell

@@ -154,6 +154,20 @@ def test_cells_whose_maths_differ_run_the_loop_and_match_keras_rnn(case):
     np.testing.assert_allclose(ours(x).numpy(), plain(x).numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "dropout"])
+@pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
+def test_a_one_step_sequence_equals_the_cell_loop(kind, training):
+    """One step (generation, serving's `step`) calls the cell once: outputs, states and
+    gradients as the loop's, dropout included."""
+    fused, loop = layer_pair(kind, dropout=0.3)
+    x, state = inputs_for(fused)
+    results = []
+    for layer in (fused, loop):
+        layer.cell.seed_generator.state.assign([11, 0])
+        results.append(outputs_and_gradients(layer, x[:, :1], state, training))
+    assert_all_close(*results, tolerance=1e-12)
+
+
 def test_masks_unknown_and_overlong_time_lengths_run_the_loop():
     layer = RecurrentLayer(zoo.LSTMCell(UNITS), return_sequences=True)
     layer.build((None, None, FEATURES))
