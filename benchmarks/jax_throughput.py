@@ -13,7 +13,6 @@ own cell loop (`fused=False`) is a peer too. PyTorch runs `nn.LSTM` / `nn.GRU` /
 the zoo's GFLOP/s as a share of a float32 matmul measured in the same run.
 """
 
-import argparse
 import os
 import time
 
@@ -24,9 +23,8 @@ import jax  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.peers import (BATCH, EMBEDDING, GATES, TIME, VOCAB, flops_per_char,  # noqa: E402
-                              keras_builtin_model, torch_throughput, torch_version)
-from zoo.model import build_language_model, zero_state  # noqa: E402
+from benchmarks.peers import BATCH, TIME, VOCAB, compare, parse_arguments, torch_version  # noqa: E402
+from zoo.model import zero_state  # noqa: E402
 
 
 def matmul_gflops(size=4096, repeats=20):
@@ -77,31 +75,14 @@ def jax_throughput(model, steps):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.jax_throughput", description=__doc__.split("\n")[0])
-    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "elman"], choices=sorted(GATES))
-    parser.add_argument("--units", nargs="+", type=int, default=[128, 256, 512, 1024])
-    parser.add_argument("--steps", type=int, default=20, help="timed updates per peer (default: %(default)s)")
-    arguments = parser.parse_args(argv)
+    arguments = parse_arguments("python -m benchmarks.jax_throughput", __doc__.split("\n")[0], 20, argv)
     device = jax.devices()[0]
     torch = torch_version()
-    torch_device = "cuda" if device.platform == "gpu" else "cpu"
     peak = matmul_gflops()
     print(f"device {device.device_kind} ({device.platform}); matmul 4096x4096 float32: {peak:.0f} GFLOP/s; "
           f"JAX {jax.__version__}, Keras {keras.__version__}" + (f", PyTorch {torch}" if torch else ", PyTorch not installed"))
-    print(f"{'cell':6} {'units':>5} {'zoo ch/s':>9} {'loop ch/s':>9} {'keras ch/s':>10} {'torch ch/s':>10} "
-          f"{'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'of matmul':>9}")
-    for cell in arguments.cells:
-        for units in arguments.units:
-            steps = arguments.steps
-            zoo_rate = jax_throughput(build_language_model(VOCAB, cell, units, 1, EMBEDDING), steps)
-            loop_rate = jax_throughput(build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False), steps)
-            keras_rate = jax_throughput(keras_builtin_model(cell, units), steps)
-            torch_rate = torch_throughput(cell, units, steps, torch_device) if torch else float("nan")
-            gflops = zoo_rate * flops_per_char(cell, units) / 1e9
-            print(f"{cell:6} {units:5d} {zoo_rate:9.0f} {loop_rate:9.0f} {keras_rate:10.0f} {torch_rate:10.0f} "
-                  f"{zoo_rate / loop_rate:8.2f} {zoo_rate / keras_rate:9.2f} {zoo_rate / torch_rate:9.2f} "
-                  f"{gflops:11.1f} {gflops / peak:9.0%}", flush=True)
-            keras.utils.clear_session()
+    torch_device = ("cuda" if device.platform == "gpu" else "cpu") if torch else None
+    compare(arguments, jax_throughput, lambda units: arguments.steps, peak, torch_device)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""What the throughput benchmarks share: the configuration, its FLOP count and the peers
-that need no TensorFlow (the Keras built-in model, PyTorch).
+"""What the throughput benchmarks share: the configuration, its FLOP count, the peers that
+need no TensorFlow (the Keras built-in model, PyTorch), the command line and the table.
 
 Configuration for every peer: batch 64, 100 steps per window, embedding 64, vocabulary
 96, one recurrent layer, Adam, whole training steps (forward, backward, update, carried
@@ -8,9 +8,12 @@ state). FLOPs per character of a training step are taken as
 (LSTM 4, GRU 3, Elman 1).
 """
 
+import argparse
 import time
 
 import keras
+
+from zoo.model import build_language_model
 
 BATCH, TIME, EMBEDDING, VOCAB = 64, 100, 64, 96
 GATES = {"lstm": 4, "gru": 3, "elman": 1}
@@ -76,3 +79,34 @@ def torch_version():
     except ImportError:
         return None
     return torch.__version__
+
+
+def parse_arguments(prog, description, default_steps, argv=None):
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "elman"], choices=sorted(GATES))
+    parser.add_argument("--units", nargs="+", type=int, default=[128, 256, 512, 1024])
+    parser.add_argument("--steps", type=int, default=default_steps, help="timed updates per peer (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+def compare(arguments, train_rate, steps_for, peak, torch_device=None):
+    """Print one row per cell and size: characters per second of the zoo layer, its own
+    cell loop (`fused=False`), the Keras built-in and PyTorch (where `torch_device` is
+    given), the zoo's ratios to each, its GFLOP/s and their share of `peak`.
+
+    `train_rate(model, steps)` times `steps` training steps of a Keras model.
+    """
+    print(f"{'cell':6} {'units':>5} {'zoo ch/s':>9} {'loop ch/s':>9} {'keras ch/s':>10} {'torch ch/s':>10} "
+          f"{'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'of matmul':>9}")
+    for cell in arguments.cells:
+        for units in arguments.units:
+            steps = steps_for(units)
+            zoo_rate = train_rate(build_language_model(VOCAB, cell, units, 1, EMBEDDING), steps)
+            loop_rate = train_rate(build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False), steps)
+            keras_rate = train_rate(keras_builtin_model(cell, units), steps)
+            torch_rate = torch_throughput(cell, units, steps, torch_device) if torch_device else float("nan")
+            gflops = zoo_rate * flops_per_char(cell, units) / 1e9
+            print(f"{cell:6} {units:5d} {zoo_rate:9.0f} {loop_rate:9.0f} {keras_rate:10.0f} {torch_rate:10.0f} "
+                  f"{zoo_rate / loop_rate:8.2f} {zoo_rate / keras_rate:9.2f} {zoo_rate / torch_rate:9.2f} "
+                  f"{gflops:11.1f} {gflops / peak:9.0%}", flush=True)
+            keras.utils.clear_session()

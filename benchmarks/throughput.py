@@ -9,7 +9,6 @@ each peer, the zoo's achieved GFLOP/s and its share of a 2048 x 2048 float32 mat
 measured in the same run. These machines are noisy: compare ratios, not absolutes.
 """
 
-import argparse
 import os
 import time
 
@@ -19,9 +18,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.peers import (BATCH, EMBEDDING, GATES, TIME, VOCAB, flops_per_char,  # noqa: E402
-                              keras_builtin_model, torch_throughput, torch_version)
-from zoo.model import build_language_model  # noqa: E402
+from benchmarks.peers import BATCH, TIME, VOCAB, compare, parse_arguments, torch_version  # noqa: E402
 from zoo.tbptt import TBPTTTrainer  # noqa: E402
 
 def matmul_gflops(size=2048, repeats=10):
@@ -48,30 +45,13 @@ def keras_throughput(model, steps):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n")[0])
-    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "elman"], choices=sorted(GATES))
-    parser.add_argument("--units", nargs="+", type=int, default=[128, 256, 512, 1024])
-    parser.add_argument("--steps", type=int, default=8, help="timed updates per peer (default: %(default)s)")
-    arguments = parser.parse_args(argv)
+    arguments = parse_arguments("python -m benchmarks.throughput", __doc__.split("\n")[0], 8, argv)
     torch = torch_version()
     peak = matmul_gflops()
     print(f"matmul 2048x2048 float32: {peak:.1f} GFLOP/s; TF {tf.__version__}, Keras {keras.__version__}"
           + (f", PyTorch {torch}" if torch else ", PyTorch not installed"))
-    print(f"{'cell':6} {'units':>5} {'zoo ch/s':>9} {'loop ch/s':>9} {'keras ch/s':>10} {'torch ch/s':>10} "
-          f"{'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'of matmul':>9}")
-    for cell in arguments.cells:
-        for units in arguments.units:
-            steps = max(2, arguments.steps * 256 // max(units, 256))
-            zoo_rate = keras_throughput(build_language_model(VOCAB, cell, units, 1, EMBEDDING), steps)
-            loop_rate = keras_throughput(
-                build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False), steps)
-            keras_rate = keras_throughput(keras_builtin_model(cell, units), steps)
-            torch_rate = torch_throughput(cell, units, steps) if torch else float("nan")
-            gflops = zoo_rate * flops_per_char(cell, units) / 1e9
-            print(f"{cell:6} {units:5d} {zoo_rate:9.0f} {loop_rate:9.0f} {keras_rate:10.0f} {torch_rate:10.0f} "
-                  f"{zoo_rate / loop_rate:8.2f} {zoo_rate / keras_rate:9.2f} {zoo_rate / torch_rate:9.2f} {gflops:11.1f} "
-                  f"{gflops / peak:9.0%}", flush=True)
-            keras.utils.clear_session()
+    compare(arguments, keras_throughput, lambda units: max(2, arguments.steps * 256 // max(units, 256)), peak,
+            "cpu" if torch else None)
 
 
 if __name__ == "__main__":
