@@ -46,7 +46,7 @@ class CharLMConfig:
                       "ordinary stateful training, the cheapest per character)",
                       minimum=1, maximum=100000)
     steps: int = setting(800, "parameter updates; 800 x 64 x 100 = 5.1M characters, about 12 "
-                         "epochs of the default corpus, in about 5 minutes on 2 cores", minimum=1)
+                         "epochs of the default corpus, in 5 to 10 minutes on 2 cores", minimum=1)
     optimizer: str = setting("adam", "adam adapts per weight and needs no tuning here; sgd has "
                              "momentum 0.9", choices=("adam", "sgd"))
     lr: float = setting(3e-3, "peak learning rate; Adam is stable at 3e-3 with norm clipping",

@@ -107,48 +107,50 @@ class RecurrentLayer(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self.fused or mask is not None or self.cell.recurrent_dropout:
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
-        if training and self.cell.dropout:
-            # The cell's mask for this sequence (drawn by `RNN.call`), on every step.
-            dropped = sequences * ops.expand_dims(self.cell.get_dropout_mask(sequences[:, 0, :]), 1)
-        else:
-            dropped = sequences
-        try:
-            result = self._backend_kernel(dropped, initial_state)
-        except NotImplementedError:
-            result = None
+        result = self._backend_kernel(sequences, initial_state, training)
         if result is not None:
             return result
         if sequences.shape[1] == 1:
-            # Step 2 above.
+            # Step 2 above; the cell applies its own dropout mask.
             output, states = self.cell(sequences[:, 0], list(initial_state), training=training)
             return output, ops.expand_dims(output, 1), states
         if self.runs_fused(sequences, mask):
-            return self._fused_pass(dropped, initial_state)
+            return self._fused_pass(self._dropped_out(sequences, training), initial_state)
         return super().inner_loop(sequences, initial_state, mask=mask, training=training)
 
-    def _backend_kernel(self, sequences, initial_state):
-        """The backend's fused LSTM / GRU kernel over the whole sequence, or None.
+    def _dropped_out(self, sequences, training):
+        """`sequences` with the cell's input dropout mask for this sequence (drawn by
+        `RNN.call`) on every step, as the cell applies it step by step."""
+        if not (training and self.cell.dropout):
+            return sequences
+        return sequences * ops.expand_dims(self.cell.get_dropout_mask(sequences[:, 0, :]), 1)
 
-        Raises NotImplementedError where the backend has no kernel for this call.
-        """
+    def _backend_kernel(self, sequences, initial_state, training):
+        """The backend's fused LSTM / GRU kernel over the whole sequence (step 1 above), or
+        None where the backend has none for this call."""
         cell = self.cell
         if _portable.get() or not isinstance(cell, (LSTMCell, GRUCell)):
             return None
+        sequences = self._dropped_out(sequences, training)
         arguments = dict(kernel=cell.kernel, recurrent_kernel=cell.recurrent_kernel, bias=cell.bias,
                          activation=cell.activation, recurrent_activation=cell.recurrent_activation,
                          return_sequences=self.return_sequences, go_backwards=self.go_backwards,
                          unroll=self.unroll)
-        if isinstance(cell, LSTMCell):
-            result = keras_backend.lstm(sequences, *initial_state, None, **arguments)
-        else:
-            result = keras_backend.gru(sequences, initial_state[0], None, reset_after=cell.reset_after, **arguments)
+        try:
+            if isinstance(cell, LSTMCell):
+                result = keras_backend.lstm(sequences, *initial_state, None, **arguments)
+            else:
+                result = keras_backend.gru(sequences, initial_state[0], None, reset_after=cell.reset_after,
+                                           **arguments)
+        except NotImplementedError:  # how the backends say "no kernel here"
+            return None
         if keras.backend.backend() == "tensorflow":
             # cuDNN ops do not compile with XLA (as in keras.layers.LSTM).
             self.supports_jit = False
         return result
 
     def _fused_pass(self, sequences, initial_state):
-        """The `zoo.fused` sequence (step 3 above) on `sequences`, input dropout applied."""
+        """The `zoo.fused` sequence (step 3 above) on `sequences`, input dropout already applied."""
         import tensorflow as tf  # only the TensorFlow backend gets here
 
         cell = self.cell

@@ -79,7 +79,10 @@ class TBPTTTrainer:
         return loss, tape.gradient(loss, variables), carried
 
     def _update_step(self, inputs, targets):
-        loss, grads, carried = self.gradients(inputs, targets, self.carried_state)
+        # Runs while tracing only. XLA cannot compile the cuDNN kernels, so an XLA step
+        # is traced without them.
+        with portable_kernels() if self.jit_compile else contextlib.nullcontext():
+            loss, grads, carried = self.gradients(inputs, targets, self.carried_state)
         grad_norm = tf.linalg.global_norm(grads)
         if self.clip_value:
             grads = [tf.clip_by_value(g, -self.clip_value, self.clip_value) for g in grads]
@@ -106,6 +109,4 @@ class TBPTTTrainer:
         """One TBPTT update on a window; returns loss, grad_norm (before clipping),
         clipped (whether the global-norm clip acted), finite (False: the update was
         skipped) and the grads after clipping."""
-        # XLA cannot compile the cuDNN kernels, so an XLA step traces without them.
-        with portable_kernels() if self.jit_compile else contextlib.nullcontext():
-            return self._update(inputs, targets)
+        return self._update(inputs, targets)
