@@ -6,7 +6,7 @@ TensorFlow).
 
 Same configuration as `benchmarks.throughput` (`benchmarks.peers`); each peer's whole
 training step (forward, backward, Adam update, carried state) is one `jax.jit`-compiled
-function, timed after warm-up. On a GPU the zoo's LSTM takes JAX's cuDNN kernel and its
+function, timed after warm-up with the peers taking turns step by step. On a GPU the zoo's LSTM takes JAX's cuDNN kernel and its
 GRU Keras' `lax.scan` kernel, as the built-ins do (`zoo.recurrent_layer`); the zoo's
 own cell loop (`fused=False`) is a peer too. PyTorch runs `nn.LSTM` / `nn.GRU` /
 `nn.RNN` on the same device (cuDNN on a GPU). Prints characters per second, ratios, and
@@ -23,7 +23,7 @@ import jax  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.peers import BATCH, TIME, VOCAB, compare, parse_arguments, torch_version  # noqa: E402
+from benchmarks.peers import BATCH, TIME, VOCAB, WINDOWS, compare, parse_arguments, torch_version  # noqa: E402
 from zoo.model import zero_state  # noqa: E402
 
 
@@ -38,8 +38,9 @@ def matmul_gflops(size=4096, repeats=20):
     return 2 * size ** 3 * repeats / (time.perf_counter() - started) / 1e9
 
 
-def jax_throughput(model, steps):
-    """Characters per second of TBPTT training steps of `model` (one window each)."""
+def jax_trainer(model):
+    """One TBPTT training step of `model` as `step(n)`, on window `n % WINDOWS`, returning
+    once the device has finished it."""
     optimizer = keras.optimizers.Adam(1e-3)
     optimizer.build(model.trainable_variables)
     cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -57,21 +58,19 @@ def jax_throughput(model, steps):
         # The state goes on to the next window; the gradient stops at the window's edge.
         return trainable, non_trainable, optimizer_state, [jax.lax.stop_gradient(s) for s in new_state], value
 
-    variables = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
-                 [v.value for v in optimizer.variables])
-    state = [jax.numpy.asarray(s) for s in zero_state(model, BATCH)]
-    windows = jax.numpy.asarray(np.random.default_rng(0).integers(0, VOCAB, (steps + 3, BATCH, TIME + 1)), "int32")
+    carried = {"variables": ([v.value for v in model.trainable_variables],
+                             [v.value for v in model.non_trainable_variables],
+                             [v.value for v in optimizer.variables]),
+               "state": [jax.numpy.asarray(s) for s in zero_state(model, BATCH)]}
+    windows = jax.numpy.asarray(np.random.default_rng(0).integers(0, VOCAB, (WINDOWS, BATCH, TIME + 1)), "int32")
 
-    def run(first, last, variables, state):
-        for n in range(first, last):
-            *variables, state, value = update(*variables, windows[n, :, :-1], windows[n, :, 1:], state)
+    def step(n):
+        window = windows[n % WINDOWS]
+        *variables, state, value = update(*carried["variables"], window[:, :-1], window[:, 1:], carried["state"])
+        carried.update(variables=variables, state=state)
         value.block_until_ready()
-        return variables, state
 
-    variables, state = run(0, 3, variables, state)
-    started = time.perf_counter()
-    run(3, steps + 3, variables, state)
-    return steps * BATCH * TIME / (time.perf_counter() - started)
+    return step
 
 
 def main(argv=None):
@@ -82,7 +81,7 @@ def main(argv=None):
     print(f"device {device.device_kind} ({device.platform}); matmul 4096x4096 float32: {peak:.0f} GFLOP/s; "
           f"JAX {jax.__version__}, Keras {keras.__version__}" + (f", PyTorch {torch}" if torch else ", PyTorch not installed"))
     torch_device = ("cuda" if device.platform == "gpu" else "cpu") if torch else None
-    compare(arguments, jax_throughput, lambda units: arguments.steps, peak, torch_device)
+    compare(arguments, jax_trainer, lambda units: arguments.steps, peak, torch_device)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ state). FLOPs per character of a training step are taken as
 """
 
 import argparse
+import statistics
 import time
 
 import keras
@@ -16,6 +17,7 @@ import keras
 from zoo.model import build_language_model
 
 BATCH, TIME, EMBEDDING, VOCAB = 64, 100, 64, 96
+WINDOWS = 4  # distinct training windows each peer cycles through
 GATES = {"lstm": 4, "gru": 3, "elman": 1}
 KERAS_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "elman": keras.layers.SimpleRNN}
 
@@ -34,8 +36,9 @@ def keras_builtin_model(cell, units):
     return keras.Model([token_ids, *state], [keras.layers.Dense(VOCAB)(hidden), *new_state])
 
 
-def torch_throughput(cell, units, steps, device="cpu"):
-    """Characters per second of PyTorch's `nn.LSTM` / `nn.GRU` / `nn.RNN` (cuDNN on "cuda")."""
+def torch_trainer(cell, units, device="cpu"):
+    """One training step of PyTorch's `nn.LSTM` / `nn.GRU` / `nn.RNN` (cuDNN on "cuda") as
+    `step(n)`, on window `n % WINDOWS`, returning once the device has finished it."""
     import torch
 
     layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "elman": torch.nn.RNN}[cell]
@@ -44,32 +47,23 @@ def torch_throughput(cell, units, steps, device="cpu"):
     output = torch.nn.Linear(units, VOCAB).to(device)
     parameters = [*embedding.parameters(), *rnn.parameters(), *output.parameters()]
     optimizer = torch.optim.Adam(parameters, 1e-3)
-    windows = torch.randint(0, VOCAB, (steps + 3, BATCH, TIME + 1), device=device)
+    windows = torch.randint(0, VOCAB, (WINDOWS, BATCH, TIME + 1), device=device)
     zeros = torch.zeros(1, BATCH, units, device=device)
-    state = (zeros, zeros) if cell == "lstm" else zeros
+    carried = [(zeros, zeros) if cell == "lstm" else zeros]
 
-    def step(n, state):
-        inputs, targets = windows[n, :, :-1], windows[n, :, 1:]
-        hidden, state = rnn(embedding(inputs), state)
+    def step(n):
+        inputs, targets = windows[n % WINDOWS, :, :-1], windows[n % WINDOWS, :, 1:]
+        hidden, state = rnn(embedding(inputs), carried[0])
         loss = torch.nn.functional.cross_entropy(output(hidden).reshape(-1, VOCAB), targets.reshape(-1))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         # Carry the state, cut the gradient (repackage_hidden).
-        return tuple(s.detach() for s in state) if cell == "lstm" else state.detach()
-
-    def wait():
+        carried[0] = tuple(s.detach() for s in state) if cell == "lstm" else state.detach()
         if device != "cpu":
             torch.cuda.synchronize()
 
-    for n in range(3):
-        state = step(n, state)
-    wait()
-    started = time.perf_counter()
-    for n in range(3, steps + 3):
-        state = step(n, state)
-    wait()
-    return steps * BATCH * TIME / (time.perf_counter() - started)
+    return step
 
 
 def torch_version():
@@ -85,28 +79,57 @@ def parse_arguments(prog, description, default_steps, argv=None):
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "elman"], choices=sorted(GATES))
     parser.add_argument("--units", nargs="+", type=int, default=[128, 256, 512, 1024])
-    parser.add_argument("--steps", type=int, default=default_steps, help="timed updates per peer (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=default_steps, help="timed training steps per peer, taken in turns (default: %(default)s; the CPU benchmark takes fewer above 256 units)")
     return parser.parse_args(argv)
 
 
-def compare(arguments, train_rate, steps_for, peak, torch_device=None):
+def interleaved_rates(steps, rounds, warm_up=3):
+    """Characters per second of each peer's training step (`steps`: name -> `step(n)`).
+
+    The peers take turns, one training step each per round, the order reversed every
+    other round, and each rate comes from the median step time: on a shared machine
+    whose speed drifts by tens of percent from minute to minute, timing each peer in a
+    block of its own let the drift pose as a difference between peers (the same model
+    measured up to 1.3x faster or slower in the next block), while turns expose every
+    peer to the same drift and the median drops the steps a neighbour interrupted.
+    """
+    for step in steps.values():
+        for n in range(warm_up):
+            step(n)
+    times = {name: [] for name in steps}
+    order = list(steps)
+    for n in range(rounds):
+        for name in order if n % 2 == 0 else order[::-1]:
+            started = time.perf_counter()
+            steps[name](warm_up + n)
+            times[name].append(time.perf_counter() - started)
+    return {name: BATCH * TIME / statistics.median(seconds) for name, seconds in times.items()}
+
+
+def compare(arguments, trainer, rounds_for, peak, torch_device=None):
     """Print one row per cell and size: characters per second of the zoo layer, its own
     cell loop (`fused=False`), the Keras built-in and PyTorch (where `torch_device` is
     given), the zoo's ratios to each, its GFLOP/s and their share of `peak`.
 
-    `train_rate(model, steps)` times `steps` training steps of a Keras model.
+    `trainer(model)` answers `step(n)`: one training step of a Keras model on window
+    `n % WINDOWS`, returning once it has finished. The peers take turns
+    (`interleaved_rates`), `rounds_for(units)` steps each.
     """
     print(f"{'cell':6} {'units':>5} {'zoo ch/s':>9} {'loop ch/s':>9} {'keras ch/s':>10} {'torch ch/s':>10} "
           f"{'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'of matmul':>9}")
     for cell in arguments.cells:
         for units in arguments.units:
-            steps = steps_for(units)
-            zoo_rate = train_rate(build_language_model(VOCAB, cell, units, 1, EMBEDDING), steps)
-            loop_rate = train_rate(build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False), steps)
-            keras_rate = train_rate(keras_builtin_model(cell, units), steps)
-            torch_rate = torch_throughput(cell, units, steps, torch_device) if torch_device else float("nan")
-            gflops = zoo_rate * flops_per_char(cell, units) / 1e9
-            print(f"{cell:6} {units:5d} {zoo_rate:9.0f} {loop_rate:9.0f} {keras_rate:10.0f} {torch_rate:10.0f} "
-                  f"{zoo_rate / loop_rate:8.2f} {zoo_rate / keras_rate:9.2f} {zoo_rate / torch_rate:9.2f} "
+            steps = {"zoo": trainer(build_language_model(VOCAB, cell, units, 1, EMBEDDING)),
+                     "loop": trainer(build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False)),
+                     "keras": trainer(keras_builtin_model(cell, units))}
+            if torch_device:
+                steps["torch"] = torch_trainer(cell, units, torch_device)
+            rates = interleaved_rates(steps, rounds_for(units))
+            zoo, loop, keras_rate = rates["zoo"], rates["loop"], rates["keras"]
+            torch_rate = rates.get("torch", float("nan"))
+            gflops = zoo * flops_per_char(cell, units) / 1e9
+            print(f"{cell:6} {units:5d} {zoo:9.0f} {loop:9.0f} {keras_rate:10.0f} {torch_rate:10.0f} "
+                  f"{zoo / loop:8.2f} {zoo / keras_rate:9.2f} {zoo / torch_rate:9.2f} "
                   f"{gflops:11.1f} {gflops / peak:9.0%}", flush=True)
+            del steps
             keras.utils.clear_session()

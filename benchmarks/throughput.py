@@ -2,11 +2,13 @@
 
     python -m benchmarks.throughput [--cells lstm gru elman] [--units 128 256 512 1024]
 
-Same configuration for every peer (`benchmarks.peers`), whole training steps timed after
-warm-up. Peers: the Keras built-in layer, PyTorch's `nn.LSTM` / `nn.GRU` / `nn.RNN` if
-installed, and the zoo's own cell loop (`fused=False`, what the fused pass replaces). Prints characters per second, the ratio of the zoo to
-each peer, the zoo's achieved GFLOP/s and its share of a 2048 x 2048 float32 matmul
-measured in the same run. These machines are noisy: compare ratios, not absolutes.
+Same configuration for every peer (`benchmarks.peers`); whole training steps, timed
+after warm-up with the peers taking turns step by step. Peers: the Keras built-in layer,
+PyTorch's `nn.LSTM` / `nn.GRU` / `nn.RNN` if installed, and the zoo's own cell loop
+(`fused=False`, what the fused pass replaces). Prints characters per second, the ratio
+of the zoo to each peer, the zoo's achieved GFLOP/s and its share of a 2048 x 2048
+float32 matmul measured in the same run. These machines are noisy: compare ratios, not
+absolutes.
 """
 
 import os
@@ -18,7 +20,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.peers import BATCH, TIME, VOCAB, compare, parse_arguments, torch_version  # noqa: E402
+from benchmarks.peers import BATCH, TIME, VOCAB, WINDOWS, compare, parse_arguments, torch_version  # noqa: E402
 from zoo.tbptt import TBPTTTrainer  # noqa: E402
 
 def matmul_gflops(size=2048, repeats=10):
@@ -31,26 +33,25 @@ def matmul_gflops(size=2048, repeats=10):
     return 2 * size ** 3 * repeats / (time.perf_counter() - started) / 1e9
 
 
-def keras_throughput(model, steps):
+def keras_trainer(model):
+    """One zoo-trainer training step of `model` as `step(n)`, on window `n % WINDOWS`."""
     trainer = TBPTTTrainer(model, keras.optimizers.Adam(1e-3), BATCH, TIME, TIME)
-    windows = tf.constant(np.random.default_rng(0).integers(0, VOCAB, (steps + 3, BATCH, TIME + 1)),
-                          tf.int32)
-    for n in range(3):
-        float(trainer.train_step(windows[n, :, :-1], windows[n, :, 1:])["loss"])
-    started = time.perf_counter()
-    for n in range(3, steps + 3):
-        result = trainer.train_step(windows[n, :, :-1], windows[n, :, 1:])
-    float(result["loss"])
-    return steps * BATCH * TIME / (time.perf_counter() - started)
+    windows = tf.constant(np.random.default_rng(0).integers(0, VOCAB, (WINDOWS, BATCH, TIME + 1)), tf.int32)
+
+    def step(n):
+        # Reading the loss waits for the update.
+        float(trainer.train_step(windows[n % WINDOWS, :, :-1], windows[n % WINDOWS, :, 1:])["loss"])
+
+    return step
 
 
 def main(argv=None):
-    arguments = parse_arguments("python -m benchmarks.throughput", __doc__.split("\n")[0], 8, argv)
+    arguments = parse_arguments("python -m benchmarks.throughput", __doc__.split("\n")[0], 12, argv)
     torch = torch_version()
     peak = matmul_gflops()
     print(f"matmul 2048x2048 float32: {peak:.1f} GFLOP/s; TF {tf.__version__}, Keras {keras.__version__}"
           + (f", PyTorch {torch}" if torch else ", PyTorch not installed"))
-    compare(arguments, keras_throughput, lambda units: max(2, arguments.steps * 256 // max(units, 256)), peak,
+    compare(arguments, keras_trainer, lambda units: max(5, arguments.steps * 256 // max(units, 256)), peak,
             "cpu" if torch else None)
 
 
