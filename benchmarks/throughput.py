@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.peers import BATCH, TIME, VOCAB, WINDOWS, compare, parse_arguments, torch_version  # noqa: E402
+from zoo.cpu_allocator import keep_freed_memory_in_process  # noqa: E402
 from zoo.tbptt import TBPTTTrainer  # noqa: E402
 
 def matmul_gflops(size=2048, repeats=10):
@@ -46,6 +47,7 @@ def keras_trainer(model):
 
 
 def main(argv=None):
+    keep_freed_memory_in_process()  # as the recipes do
     arguments = parse_arguments("python -m benchmarks.throughput", __doc__.split("\n")[0], 12, argv)
     torch = torch_version()
     peak = matmul_gflops()

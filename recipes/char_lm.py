@@ -16,6 +16,7 @@ import sys
 from export.saved_model import export_run
 from zoo.config import (OneLineParser, add_config_flags, check_config, config_overrides,
                         exit_on_input_error, setting)
+from zoo.cpu_allocator import keep_freed_memory_in_process
 from zoo.errors import InputError
 from zoo.interrupts import StopOnSignal
 from zoo.training import TrainingDiverged, load_run, train_and_evaluate
@@ -105,6 +106,7 @@ def parse(argv):
 
 @exit_on_input_error
 def main(argv=None):
+    keep_freed_memory_in_process()
     arguments = parse(argv)
     overrides = config_overrides(arguments, CharLMConfig)
     run_dir, vocabulary = None, None
