@@ -83,15 +83,15 @@ def parse_arguments(prog, description, default_steps, argv=None):
     return parser.parse_args(argv)
 
 
-def interleaved_rates(steps, rounds, warm_up=3):
-    """Characters per second of each peer's training step (`steps`: name -> `step(n)`).
+def interleaved_seconds(steps, rounds, warm_up=3):
+    """Median seconds of each peer's step (`steps`: name -> `step(n)`).
 
-    The peers take turns, one training step each per round, the order reversed every
-    other round, and each rate comes from the median step time: on a shared machine
-    whose speed drifts by tens of percent from minute to minute, timing each peer in a
-    block of its own let the drift pose as a difference between peers (the same model
-    measured up to 1.3x faster or slower in the next block), while turns expose every
-    peer to the same drift and the median drops the steps a neighbour interrupted.
+    The peers take turns, one step each per round, the order reversed every other round,
+    and each figure is the median: on a shared machine whose speed drifts by tens of
+    percent from minute to minute, timing each peer in a block of its own let the drift
+    pose as a difference between peers (the same model measured up to 1.3x faster or
+    slower in the next block), while turns expose every peer to the same drift and the
+    median drops the steps a neighbour interrupted.
     """
     for step in steps.values():
         for n in range(warm_up):
@@ -103,33 +103,37 @@ def interleaved_rates(steps, rounds, warm_up=3):
             started = time.perf_counter()
             steps[name](warm_up + n)
             times[name].append(time.perf_counter() - started)
-    return {name: BATCH * TIME / statistics.median(seconds) for name, seconds in times.items()}
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
-def compare(arguments, trainer, rounds_for, peak, torch_device=None):
+def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     """Print one row per cell and size: characters per second of the zoo layer, its own
     cell loop (`fused=False`), the Keras built-in and PyTorch (where `torch_device` is
-    given), the zoo's ratios to each, its GFLOP/s and their share of `peak`.
+    given), the zoo's ratios to each, its GFLOP/s and their share of a matmul's.
 
     `trainer(model)` answers `step(n)`: one training step of a Keras model on window
-    `n % WINDOWS`, returning once it has finished. The peers take turns
-    (`interleaved_rates`), `rounds_for(units)` steps each.
+    `n % WINDOWS`, returning once it has finished. `matmul` is `(step, flops)`: one large
+    square matmul and its FLOP count, the machine's reference rate. All of them take turns
+    (`interleaved_seconds`), `rounds_for(units)` steps each.
     """
+    matmul_step, matmul_flops = matmul
     print(f"{'cell':6} {'units':>5} {'zoo ch/s':>9} {'loop ch/s':>9} {'keras ch/s':>10} {'torch ch/s':>10} "
-          f"{'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'of matmul':>9}")
+          f"{'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'matmul':>6} {'share':>5}")
     for cell in arguments.cells:
         for units in arguments.units:
             steps = {"zoo": trainer(build_language_model(VOCAB, cell, units, 1, EMBEDDING)),
                      "loop": trainer(build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False)),
-                     "keras": trainer(keras_builtin_model(cell, units))}
+                     "keras": trainer(keras_builtin_model(cell, units)),
+                     "matmul": matmul_step}
             if torch_device:
                 steps["torch"] = torch_trainer(cell, units, torch_device)
-            rates = interleaved_rates(steps, rounds_for(units))
-            zoo, loop, keras_rate = rates["zoo"], rates["loop"], rates["keras"]
-            torch_rate = rates.get("torch", float("nan"))
+            seconds = interleaved_seconds(steps, rounds_for(units))
+            rate = {name: BATCH * TIME / seconds[name] for name in steps}
+            zoo, torch_rate = rate["zoo"], rate.get("torch", float("nan"))
             gflops = zoo * flops_per_char(cell, units) / 1e9
-            print(f"{cell:6} {units:5d} {zoo:9.0f} {loop:9.0f} {keras_rate:10.0f} {torch_rate:10.0f} "
-                  f"{zoo / loop:8.2f} {zoo / keras_rate:9.2f} {zoo / torch_rate:9.2f} "
-                  f"{gflops:11.1f} {gflops / peak:9.0%}", flush=True)
+            peak = matmul_flops / seconds["matmul"] / 1e9
+            print(f"{cell:6} {units:5d} {zoo:9.0f} {rate['loop']:9.0f} {rate['keras']:10.0f} {torch_rate:10.0f} "
+                  f"{zoo / rate['loop']:8.2f} {zoo / rate['keras']:9.2f} {zoo / torch_rate:9.2f} "
+                  f"{gflops:11.1f} {peak:6.0f} {gflops / peak:5.0%}", flush=True)
             del steps
             keras.utils.clear_session()

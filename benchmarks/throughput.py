@@ -6,13 +6,12 @@ Same configuration for every peer (`benchmarks.peers`); whole training steps, ti
 after warm-up with the peers taking turns step by step. Peers: the Keras built-in layer,
 PyTorch's `nn.LSTM` / `nn.GRU` / `nn.RNN` if installed, and the zoo's own cell loop
 (`fused=False`, what the fused pass replaces). Prints characters per second, the ratio
-of the zoo to each peer, the zoo's achieved GFLOP/s and its share of a 2048 x 2048
-float32 matmul measured in the same run. These machines are noisy: compare ratios, not
-absolutes.
+of the zoo to each peer, the zoo's achieved GFLOP/s and its share of the rate of a
+2048 x 2048 float32 matmul, timed in turns with the peers. These machines are noisy:
+compare ratios, not absolutes.
 """
 
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -24,14 +23,14 @@ from benchmarks.peers import BATCH, TIME, VOCAB, WINDOWS, compare, parse_argumen
 from zoo.cpu_allocator import keep_freed_memory_in_process  # noqa: E402
 from zoo.tbptt import TBPTTTrainer  # noqa: E402
 
-def matmul_gflops(size=2048, repeats=10):
+def matmul(size=2048):
+    """(step, flops): one size x size float32 matmul, the machine's reference rate."""
     a = tf.random.normal([size, size])
-    tf.linalg.matmul(a, a).numpy()
-    started = time.perf_counter()
-    for _ in range(repeats):
-        product = tf.linalg.matmul(a, a)
-    product.numpy()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - started) / 1e9
+
+    def step(n):
+        tf.linalg.matmul(a, a).numpy()
+
+    return step, 2 * size ** 3
 
 
 def keras_trainer(model):
@@ -50,10 +49,9 @@ def main(argv=None):
     keep_freed_memory_in_process()  # as the recipes do
     arguments = parse_arguments("python -m benchmarks.throughput", __doc__.split("\n")[0], 12, argv)
     torch = torch_version()
-    peak = matmul_gflops()
-    print(f"matmul 2048x2048 float32: {peak:.1f} GFLOP/s; TF {tf.__version__}, Keras {keras.__version__}"
+    print(f"TF {tf.__version__}, Keras {keras.__version__}"
           + (f", PyTorch {torch}" if torch else ", PyTorch not installed"))
-    compare(arguments, keras_trainer, lambda units: max(5, arguments.steps * 256 // max(units, 256)), peak,
+    compare(arguments, keras_trainer, lambda units: max(5, arguments.steps * 256 // max(units, 256)), matmul(),
             "cpu" if torch else None)
 
 
