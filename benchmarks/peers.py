@@ -79,7 +79,9 @@ def parse_arguments(prog, description, default_steps, argv=None):
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "elman"], choices=sorted(GATES))
     parser.add_argument("--units", nargs="+", type=int, default=[128, 256, 512, 1024])
-    parser.add_argument("--steps", type=int, default=default_steps, help="timed training steps per peer, taken in turns (default: %(default)s; the CPU benchmark takes fewer above 256 units)")
+    parser.add_argument("--steps", type=int, default=default_steps,
+                        help="timed training steps per peer, taken in turns (default: %(default)s; "
+                             "the CPU benchmark takes fewer above 256 units)")
     return parser.parse_args(argv)
 
 
@@ -109,7 +111,7 @@ def interleaved_seconds(steps, rounds, warm_up=3):
 def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     """Print one row per cell and size: characters per second of the zoo layer, its own
     cell loop (`fused=False`), the Keras built-in and PyTorch (where `torch_device` is
-    given), the zoo's ratios to each, its GFLOP/s and their share of a matmul's.
+    given), the zoo's ratios to each, its GFLOP/s and their share of a matmul's rate.
 
     `trainer(model)` answers `step(n)`: one training step of a Keras model on window
     `n % WINDOWS`, returning once it has finished. `matmul` is `(step, flops)`: one large
