@@ -58,16 +58,15 @@ def jax_trainer(model):
         # The state goes on to the next window; the gradient stops at the window's edge.
         return trainable, non_trainable, optimizer_state, [jax.lax.stop_gradient(s) for s in new_state], value
 
-    carried = {"variables": ([v.value for v in model.trainable_variables],
-                             [v.value for v in model.non_trainable_variables],
-                             [v.value for v in optimizer.variables]),
-               "state": [jax.numpy.asarray(s) for s in zero_state(model, BATCH)]}
+    variables = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+                 [v.value for v in optimizer.variables])
+    state = [jax.numpy.asarray(s) for s in zero_state(model, BATCH)]
     windows = jax.numpy.asarray(np.random.default_rng(0).integers(0, VOCAB, (WINDOWS, BATCH, TIME + 1)), "int32")
 
     def step(n):
+        nonlocal variables, state
         window = windows[n % WINDOWS]
-        *variables, state, value = update(*carried["variables"], window[:, :-1], window[:, 1:], carried["state"])
-        carried.update(variables=variables, state=state)
+        *variables, state, value = update(*variables, window[:, :-1], window[:, 1:], state)
         value.block_until_ready()
 
     return step

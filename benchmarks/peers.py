@@ -49,17 +49,18 @@ def torch_trainer(cell, units, device="cpu"):
     optimizer = torch.optim.Adam(parameters, 1e-3)
     windows = torch.randint(0, VOCAB, (WINDOWS, BATCH, TIME + 1), device=device)
     zeros = torch.zeros(1, BATCH, units, device=device)
-    carried = [(zeros, zeros) if cell == "lstm" else zeros]
+    carried = (zeros, zeros) if cell == "lstm" else zeros
 
     def step(n):
+        nonlocal carried
         inputs, targets = windows[n % WINDOWS, :, :-1], windows[n % WINDOWS, :, 1:]
-        hidden, state = rnn(embedding(inputs), carried[0])
+        hidden, state = rnn(embedding(inputs), carried)
         loss = torch.nn.functional.cross_entropy(output(hidden).reshape(-1, VOCAB), targets.reshape(-1))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         # Carry the state, cut the gradient (repackage_hidden).
-        carried[0] = tuple(s.detach() for s in state) if cell == "lstm" else state.detach()
+        carried = tuple(s.detach() for s in state) if cell == "lstm" else state.detach()
         if device != "cpu":
             torch.cuda.synchronize()
 

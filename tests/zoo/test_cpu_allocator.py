@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+from zoo.cpu_allocator import SETTING
+
 REPORT = """
 import tensorflow as tf
 tf.reduce_sum(tf.ones([1000, 1000])).numpy()
@@ -19,10 +21,9 @@ except ValueError:
 
 
 def run(script, tmp_path, **environment):
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    inherited = {k: v for k, v in os.environ.items() if k != SETTING}
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                            env={**env, "TF_CPP_MIN_LOG_LEVEL": "3",
-                                 "PYTHONPATH": os.pathsep.join(sys.path), **environment})
+                            env={**inherited, **environment})
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 
@@ -33,7 +34,7 @@ def test_tensorflow_alone_keeps_malloc(tmp_path):
 
 def test_the_environment_decides(tmp_path):
     script = "from zoo.cpu_allocator import keep_freed_memory_in_process\nkeep_freed_memory_in_process()\n" + REPORT
-    assert run(script, tmp_path, TF_CPU_ALLOCATOR_USE_BFC="false") == ["malloc"]
+    assert run(script, tmp_path, **{SETTING: "false"}) == ["malloc"]
 
 
 def test_the_recipe_trains_with_bfc(tmp_path):
