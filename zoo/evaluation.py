@@ -12,7 +12,7 @@ import math
 import keras
 import tensorflow as tf
 
-from zoo.model import zero_state
+from zoo.model import full_precision, zero_state
 
 
 def copy_weights(source, target):
@@ -33,7 +33,8 @@ def mean_loss(model, windows, rows):
     @tf.function
     def window_loss(inputs, targets, state):
         logits, *state = model([inputs, *state], training=False)
-        losses = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        losses = keras.losses.sparse_categorical_crossentropy(targets, full_precision(logits),
+                                                              from_logits=True)
         return tf.reduce_sum(losses), state
 
     state = zero_state(model, rows)

@@ -12,6 +12,7 @@ none.
 
 import keras
 import numpy as np
+from keras import ops
 
 from zoo.cells import ElmanCell, GRUCell, LSTMCell
 from zoo.recurrent_layer import RecurrentLayer
@@ -57,3 +58,11 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
 def zero_state(model, batch_size):
     """The model's initial recurrent state: zeros for every state input, float32."""
     return [np.zeros((batch_size, spec.shape[-1]), dtype=np.float32) for spec in model.inputs[1:]]
+
+
+def full_precision(logits):
+    """`logits` cast to float32 if narrower (a mixed-precision model's bfloat16), for the
+    loss: a sum over a window in bfloat16 keeps about 3 significant digits."""
+    if keras.backend.standardize_dtype(logits.dtype) in ("bfloat16", "float16"):
+        return ops.cast(logits, "float32")
+    return logits

@@ -20,7 +20,7 @@ import contextlib
 import keras
 import tensorflow as tf
 
-from zoo.model import zero_state
+from zoo.model import full_precision, zero_state
 from zoo.recurrent_layer import portable_kernels
 
 
@@ -43,6 +43,12 @@ class TBPTTTrainer:
                  jit_compile=False):
         if not 1 <= k1 <= k2:
             raise ValueError(f"TBPTT needs 1 <= k1 <= k2, received k1={k1}, k2={k2}")
+        float16 = [layer.name for layer in model.layers if layer.dtype_policy.compute_dtype == "float16"]
+        if float16:
+            # float16 gradients underflow without loss scaling, which this trainer does not
+            # do; bfloat16 has float32's exponent range and needs none.
+            raise ValueError(f"TBPTTTrainer: layers {float16} compute in float16, which needs loss "
+                             "scaling; expected float32 or bfloat16 (the 'mixed_bfloat16' policy)")
         self.model = model
         self.optimizer = optimizer
         self.k1, self.k2 = k1, k2
@@ -59,7 +65,9 @@ class TBPTTTrainer:
             variable.assign(tf.zeros_like(variable))
 
     def window_loss(self, inputs, targets, state, training):
-        """(loss in nats per scored character, state after the first k1 steps)."""
+        """(loss in nats per scored character, state after the first k1 steps).
+
+        The loss is computed in at least float32 whatever the model's compute dtype."""
         inputs = tf.convert_to_tensor(inputs)
         state = [tf.convert_to_tensor(s) for s in state]
         logits, *carried = self.model([inputs[:, :self.k1], *state], training=training)
@@ -68,7 +76,7 @@ class TBPTTTrainer:
             logits = tf.concat([logits, rest], axis=1)
         scored = slice(self.k2 - self.k1, self.k2)
         loss = keras.losses.sparse_categorical_crossentropy(
-            targets[:, scored], logits[:, scored], from_logits=True)
+            targets[:, scored], full_precision(logits[:, scored]), from_logits=True)
         return tf.reduce_mean(loss), carried
 
     def gradients(self, inputs, targets, state, training=True):
@@ -96,7 +104,8 @@ class TBPTTTrainer:
         def apply():
             self.optimizer.apply(grads, self.model.trainable_variables)
             for variable, value in zip(self.carried_state, carried):
-                variable.assign(value)
+                # float32 variables; a mixed-precision model returns its compute dtype.
+                variable.assign(tf.cast(value, variable.dtype))
             return tf.constant(True)
 
         # A non-finite loss or gradient must not reach the weights, the optimizer's

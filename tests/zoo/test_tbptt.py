@@ -135,3 +135,38 @@ def test_non_finite_update_is_skipped_and_leaves_weights_and_state_alone():
              + trainer.carried_state]
     for a, b in zip(before, after):
         np.testing.assert_array_equal(a, b)
+
+
+def model_under(policy, cell="lstm", weights=None):
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = build_language_model(VOCAB, cell, units=6, layers=2, embedding_dim=4)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    if weights is not None:
+        model.set_weights(weights)
+    return model
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_mixed_bfloat16_model_trains_with_float32_loss_and_carried_state(cell):
+    """The same weights in float32 and under mixed_bfloat16: the bfloat16 trainer carries
+    float32 state, reports a float32 loss, and both agree to bfloat16's precision."""
+    exact = model_under("float32", cell)
+    rng = np.random.default_rng(5)
+    exact.set_weights([rng.normal(0, 0.5, w.shape) for w in exact.get_weights()])
+    mixed = model_under("mixed_bfloat16", cell, exact.get_weights())
+    trainers = [TBPTTTrainer(model, keras.optimizers.SGD(0.0), BATCH, 4, 6) for model in (exact, mixed)]
+    for inputs, targets in list(tbptt_windows(random_streams(40), 4, 6))[:4]:
+        expected, result = (trainer.train_step(inputs, targets) for trainer in trainers)
+        assert result["loss"].dtype == tf.float32 and bool(result["finite"])
+        np.testing.assert_allclose(float(result["loss"]), float(expected["loss"]), rtol=2e-2)
+    for carried, reference in zip(trainers[1].carried_state, trainers[0].carried_state):
+        assert carried.dtype == tf.float32
+        np.testing.assert_allclose(carried.numpy(), reference.numpy(), atol=3e-2)
+        assert np.abs(reference.numpy()).max() > 0.3  # far from zero, so the check means something
+
+
+def test_trainer_refuses_float16_compute_naming_the_layers():
+    with pytest.raises(ValueError, match=r"rnn_0.*float16.*loss scaling.*mixed_bfloat16"):
+        TBPTTTrainer(model_under("mixed_float16"), keras.optimizers.SGD(0.0), BATCH, 4, 4)
