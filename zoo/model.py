@@ -1,4 +1,4 @@
-"""The character language model: embedding, a stack of zoo cells, a softmax output layer.
+"""A token language model: embedding, a stack of zoo cells, a softmax output layer.
 
 The model is a pure function of (token ids, recurrent state): it takes every layer's
 state as inputs and returns the new states beside the logits, so whoever calls it (the
@@ -14,14 +14,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.cells import ElmanCell, GRUCell, LSTMCell
+from zoo.cells import CELLS
 from zoo.recurrent_layer import RecurrentLayer
-
-CELLS = {"lstm": LSTMCell, "gru": GRUCell, "elman": ElmanCell}
 
 
 def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout=0.0, seed=0,
-                         fused=True):
+                         fused=True, name="language_model"):
     """A functional Keras model (see the module docstring).
 
     Args:
@@ -35,6 +33,7 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
         seed: Seed of the dropout masks.
         fused: Let the recurrent layers run their fused pass (`zoo.recurrent_layer`);
             False runs the cells step by step (same results, slower).
+        name: The Keras model's name.
     """
     cell_class = CELLS[cell]
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
@@ -52,7 +51,7 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
     if dropout:
         hidden = keras.layers.Dropout(dropout, seed=seed + layers, name="output_dropout")(hidden)
     logits = keras.layers.Dense(vocab_size, name="logits")(hidden)
-    return keras.Model([token_ids, *state_inputs], [logits, *state_outputs], name="char_lm")
+    return keras.Model([token_ids, *state_inputs], [logits, *state_outputs], name=name)
 
 
 def zero_state(model, batch_size):

@@ -58,7 +58,9 @@ def portable_kernels():
 def _fused_sequence(cell):
     """The `zoo.fused` sequence computing `cell`'s maths, or None.
 
-    Each is called as `sequence(x, *state, kernel, recurrent_kernel, bias)`.
+    Each is called as `sequence(x, *state, kernel, recurrent_kernel, bias)`. Dispatch is
+    on the exact class: a subclass (a leaky cell derived from `ElmanCell`, say) changes
+    the maths, and must not inherit its parent's fused pass.
     """
     # Imported here: `zoo.fused` is TensorFlow code, and the zoo also runs on machines
     # with only JAX or PyTorch installed.
@@ -69,11 +71,12 @@ def _fused_sequence(cell):
     tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
     if cell.activation is not tanh or cell.recurrent_dropout:
         return None
-    if isinstance(cell, LSTMCell) and cell.recurrent_activation is sigmoid:
+    kind = type(cell)
+    if kind is LSTMCell and cell.recurrent_activation is sigmoid:
         return lstm_sequence
-    if isinstance(cell, GRUCell) and cell.recurrent_activation is sigmoid and cell.reset_after:
+    if kind is GRUCell and cell.recurrent_activation is sigmoid and cell.reset_after:
         return gru_sequence
-    if isinstance(cell, ElmanCell):
+    if kind is ElmanCell:
         return elman_sequence
     return None
 
@@ -129,7 +132,8 @@ class RecurrentLayer(keras.layers.RNN):
         """The backend's fused LSTM / GRU kernel over the whole sequence (step 1 above), or
         None where the backend has none for this call."""
         cell = self.cell
-        if _portable.get() or not isinstance(cell, (LSTMCell, GRUCell)):
+        # The exact class, as in `_fused_sequence`.
+        if _portable.get() or type(cell) not in (LSTMCell, GRUCell):
             return None
         sequences = self._dropped_out(sequences, training)
         arguments = dict(kernel=cell.kernel, recurrent_kernel=cell.recurrent_kernel, bias=cell.bias,
@@ -137,7 +141,7 @@ class RecurrentLayer(keras.layers.RNN):
                          return_sequences=self.return_sequences, go_backwards=self.go_backwards,
                          unroll=self.unroll)
         try:
-            if isinstance(cell, LSTMCell):
+            if type(cell) is LSTMCell:
                 result = keras_backend.lstm(sequences, *initial_state, None, **arguments)
             else:
                 result = keras_backend.gru(sequences, initial_state[0], None, reset_after=cell.reset_after,
