@@ -13,6 +13,10 @@ so every stream position is scored exactly once, with at least k2 - k1 steps of
 gradient history behind it. k1 == k2 is ordinary stateful training. The trainer owns the
 carried state (variables it checkpoints), not the model, so checkpoints restore it and
 an exported model never holds it.
+
+As an update rule of `zoo.training` it also walks the streams: `batches()` yields the
+windows of an epoch from the checkpointed position (`window`), zeroing the carried
+state at the start of each epoch.
 """
 
 import contextlib
@@ -20,8 +24,10 @@ import contextlib
 import keras
 import tensorflow as tf
 
+from zoo.data.streams import tbptt_windows
 from zoo.model import full_precision, zero_state
 from zoo.recurrent_layer import portable_kernels
+from zoo.updates import guarded_update, refuse_float16
 
 
 class TBPTTTrainer:
@@ -37,27 +43,48 @@ class TBPTTTrainer:
         clip_value: Clip each gradient entry to [-clip_value, clip_value] (0: off),
             applied before the global-norm clip.
         jit_compile: Compile the update with XLA.
+        streams: [batch_size, stream_length] int32 ids (`zoo.data.streams`), for
+            `batches()`; not needed to call `train_step` directly.
     """
 
+    item_name = "chars"
+
     def __init__(self, model, optimizer, batch_size, k1, k2, clip_norm=0.0, clip_value=0.0,
-                 jit_compile=False):
+                 jit_compile=False, streams=None):
         if not 1 <= k1 <= k2:
             raise ValueError(f"TBPTT needs 1 <= k1 <= k2, received k1={k1}, k2={k2}")
-        float16 = [layer.name for layer in model.layers if layer.dtype_policy.compute_dtype == "float16"]
-        if float16:
-            # float16 gradients underflow without loss scaling, which this trainer does not
-            # do; bfloat16 has float32's exponent range and needs none.
-            raise ValueError(f"TBPTTTrainer: layers {float16} compute in float16, which needs loss "
-                             "scaling; expected float32 or bfloat16 (the 'mixed_bfloat16' policy)")
+        refuse_float16(model, "TBPTTTrainer")
         self.model = model
         self.optimizer = optimizer
         self.k1, self.k2 = k1, k2
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.carried_state = [tf.Variable(s, trainable=False, name=f"carried_state_{i}")
                               for i, s in enumerate(zero_state(model, batch_size))]
+        self.window = tf.Variable(0, dtype=tf.int64, trainable=False, name="window")
+        self.streams = streams
+        self.items_per_update = batch_size * k1
         optimizer.build(model.trainable_variables)
         self.jit_compile = bool(jit_compile)
         self._update = tf.function(self._update_step, jit_compile=jit_compile)
+
+    def checkpointed(self):
+        """What a checkpoint must hold besides the weights and optimizer (names are those
+        of the checkpoints written before the core was shared, so old runs resume)."""
+        return {"carried_state": list(self.carried_state), "window": self.window}
+
+    def batches(self):
+        """(inputs, targets) windows from the saved position to the end of the epoch.
+
+        `window` counts the windows handed out this epoch, so a checkpoint taken after an
+        update resumes at the next window; it returns to 0 when the epoch is done.
+        """
+        first = int(self.window)
+        if first == 0:
+            self.reset_state()  # every epoch starts from zero state
+        for batch in tbptt_windows(self.streams, self.k1, self.k2, first):
+            self.window.assign_add(1)
+            yield batch
+        self.window.assign(0)
 
     def reset_state(self):
         """Zero the carried state (start of an epoch)."""
@@ -91,28 +118,15 @@ class TBPTTTrainer:
         # is traced without them.
         with portable_kernels() if self.jit_compile else contextlib.nullcontext():
             loss, grads, carried = self.gradients(inputs, targets, self.carried_state)
-        grad_norm = tf.linalg.global_norm(grads)
-        if self.clip_value:
-            grads = [tf.clip_by_value(g, -self.clip_value, self.clip_value) for g in grads]
-        clipped = tf.constant(False)
-        if self.clip_norm:
-            clip_norm = tf.linalg.global_norm(grads)
-            clipped = clip_norm > self.clip_norm
-            grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=clip_norm)
-        finite = tf.math.is_finite(loss) & tf.math.is_finite(grad_norm)
 
-        def apply():
-            self.optimizer.apply(grads, self.model.trainable_variables)
+        def carry():
             for variable, value in zip(self.carried_state, carried):
                 # float32 variables; a mixed-precision model returns its compute dtype.
                 variable.assign(tf.cast(value, variable.dtype))
-            return tf.constant(True)
 
-        # A non-finite loss or gradient must not reach the weights, the optimizer's
-        # moments or the carried state: the update is skipped and reported.
-        tf.cond(finite, apply, lambda: tf.constant(False))
-        return {"loss": loss, "grad_norm": grad_norm, "clipped": clipped, "finite": finite,
-                "grads": grads}
+        # A skipped (non-finite) update leaves the carried state as it was, too.
+        return guarded_update(self.optimizer, self.model.trainable_variables, loss, grads,
+                              self.clip_norm, self.clip_value, also_on_apply=carry)
 
     def train_step(self, inputs, targets):
         """One TBPTT update on a window; returns loss, grad_norm (before clipping),

@@ -1,0 +1,83 @@
+"""Plain minibatch training over padded, masked examples (the many-to-one and
+encoder-decoder recipes), as an update rule of `zoo.training`.
+
+The examples are arrays with one row per example, padded to fixed shapes (padding is the
+task's to mask). Epoch e visits them in the order of a permutation drawn from
+(seed, e); each batch is the next `batch_size` rows of it, and the last rows that do not
+fill a batch wait for a later epoch's order. The position (epoch, batch within it) is
+all a checkpoint needs to resume the exact sequence of batches, with no iterator state:
+
+    order_e  = permutation(n) drawn from (seed, e)
+    batch b  = examples[order_e[b * batch_size : (b + 1) * batch_size]]
+    update   = guarded step on mean loss(model, batch)    (`zoo.updates`)
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.updates import guarded_update, refuse_float16
+
+
+class MinibatchTrainer:
+    """Runs minibatch updates of `model` on `loss_fn`.
+
+    Args:
+        model: Keras model.
+        optimizer: Keras optimizer.
+        loss_fn: `loss_fn(model, batch, training)` -> scalar mean loss (float32) of a batch,
+            a tuple of tensors in the order of `examples`.
+        examples: Tuple of arrays sharing their first dimension (one row per example).
+        batch_size: Examples per update; the batch shape is fixed, so one trace serves all.
+        seed: Seed of the per-epoch orders.
+        clip_norm, clip_value, jit_compile: As in `zoo.tbptt.TBPTTTrainer`.
+    """
+
+    item_name = "examples"
+
+    def __init__(self, model, optimizer, loss_fn, examples, batch_size, seed=0, clip_norm=0.0,
+                 clip_value=0.0, jit_compile=False):
+        count = len(examples[0])
+        if any(len(array) != count for array in examples):
+            raise ValueError("MinibatchTrainer: every array of `examples` needs one row per example")
+        if not 1 <= batch_size <= count:
+            raise ValueError(f"MinibatchTrainer: batch_size must be in 1..{count} (the number "
+                             f"of examples), received {batch_size}")
+        refuse_float16(model, "MinibatchTrainer")
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.examples = tuple(np.asarray(array) for array in examples)
+        self.batch_size, self.seed = batch_size, seed
+        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.items_per_update = batch_size
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.batch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch")
+        optimizer.build(model.trainable_variables)
+        self._update = tf.function(self._update_step, jit_compile=jit_compile)
+
+    def checkpointed(self):
+        return {"epoch": self.epoch, "batch": self.batch}
+
+    def epoch_order(self, epoch):
+        """The permutation of the examples that epoch `epoch` visits."""
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.examples[0]))
+
+    def batches(self):
+        """Batches from the saved position to the end of the epoch; the position then moves
+        to the next epoch."""
+        order = self.epoch_order(int(self.epoch))
+        for b in range(int(self.batch), len(order) // self.batch_size):
+            rows = order[b * self.batch_size:(b + 1) * self.batch_size]
+            self.batch.assign_add(1)
+            yield tuple(array[rows] for array in self.examples)
+        self.epoch.assign_add(1)
+        self.batch.assign(0)
+
+    def _update_step(self, *batch):
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            loss = self.loss_fn(self.model, batch, True)
+        return guarded_update(self.optimizer, variables, loss, tape.gradient(loss, variables),
+                              self.clip_norm, self.clip_value)
+
+    def train_step(self, *batch):
+        """One update on a batch; returns the dict of `zoo.updates.guarded_update`."""
+        return self._update(*batch)
