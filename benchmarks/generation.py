@@ -6,8 +6,8 @@ The recipe's default model shape (embedding 64, LSTM, vocabulary of the 95 print
 characters plus the unknown id), random weights. Exported with `export.export_model` and
 loaded back with `tf.saved_model.load`, as a server would, then timed two ways:
 `generate` (the whole loop in the graph: one call per request) and `step` driven from
-Python (one call per character, sampling in NumPy, as a client streaming characters
-would). The peer is the same model in PyTorch, generating one character per eager call
+Python (one call per character, as a client streaming characters would, drawing each
+with `zoo.decoding.next_ids`, the sampler `generate` runs). The peer is the same model in PyTorch, generating one character per eager call
 under `torch.inference_mode()`. Prints characters per second and the ratios. These
 machines are noisy: compare ratios, not absolutes.
 """
@@ -20,11 +20,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from export.saved_model import export_model  # noqa: E402
+from recipes.char_lm import TASK  # noqa: E402
 from zoo.data.vocabulary import Vocabulary  # noqa: E402
+from zoo.decoding import next_ids  # noqa: E402
 from zoo.model import build_language_model  # noqa: E402
 
 EMBEDDING = 64
@@ -48,24 +49,22 @@ def exported_rates(served, vocabulary, batch, length):
 
     def by_generate():
         served.generate(prompt=prompts, max_length=tf.constant(length), temperature=tf.constant(1.0),
-                        top_k=tf.constant(0), seed=tf.constant(0, tf.int64))["text"].numpy()
+                        top_k=tf.constant(0), top_p=tf.constant(1.0),
+                        seed=tf.constant(0, tf.int64))["text"].numpy()
 
     step = served.signatures["step"]
     state_names = [name for name in step.structured_input_signature[1] if name != "token_ids"]
     state_sizes = {name: step.structured_input_signature[1][name].shape[-1] for name in state_names}
-    rng = np.random.default_rng(0)
+    draw = tf.function(next_ids)
 
     def by_step():
         state = {name: tf.zeros([batch, size]) for name, size in state_sizes.items()}
-        token = np.full([batch, 1], vocabulary.encode(PROMPT[-1])[0], np.int32)
-        for _ in range(length):
-            result = step(token_ids=tf.constant(token), **state)
+        token = tf.fill([batch, 1], int(vocabulary.encode(PROMPT[-1])[0]))
+        for i in range(length):
+            result = step(token_ids=token, **state)
             state = {name: result[name] for name in state_names}
-            # Draw from softmax(logits) by inverting the CDF, all rows at once.
-            logits = result["logits"].numpy()[:, -1].astype(np.float64)
-            cumulative = np.cumsum(np.exp(logits - logits.max(axis=1, keepdims=True)), axis=1)
-            uniform = rng.random((batch, 1)) * cumulative[:, -1:]
-            token = (uniform < cumulative).argmax(axis=1).astype(np.int32)[:, None]
+            token = draw(result["logits"][:, -1], tf.constant(1.0), tf.constant(0), tf.constant(1.0),
+                         tf.constant(0, tf.int64), tf.constant(i))[:, None]
 
     return rate(by_generate, batch * length), rate(by_step, batch * length)
 
@@ -106,7 +105,7 @@ def main(argv=None):
     vocabulary = Vocabulary(string.printable[:95])
     model = build_language_model(vocabulary.size, "lstm", arguments.units, arguments.layers, EMBEDDING)
     with tempfile.TemporaryDirectory() as export_dir:
-        served = tf.saved_model.load(str(export_model(model, vocabulary, export_dir)))
+        served = tf.saved_model.load(str(export_model(TASK, model, vocabulary, export_dir, "char_lm")))
         print(f"LSTM {arguments.layers} x {arguments.units}, embedding {EMBEDDING}, vocabulary "
               f"{vocabulary.size}, {arguments.length} characters per request; TF {tf.__version__}"
               + (f", PyTorch {torch_version}" if torch_version else ", PyTorch not installed"))

@@ -1,70 +1,63 @@
-"""Sampling characters from a state-in/state-out language model: greedy, temperature,
-top-k and top-p (nucleus, Holtzman et al., 2020), reproducible from a seed."""
+"""Text from a state-in/state-out language model (`zoo.model`), through `zoo.decoding`.
 
-import numpy as np
+`language_model_step(model)` is the model as `zoo.decoding` sees it; the served
+`generate` signature (`export.language_model`) decodes with the same step and the same
+`sample_sequence`, so a request (prompt, length, temperature, top-k, top-p, seed) gives
+the same text from the command line, from Python and from the server.
+"""
+
 import tensorflow as tf
 
+from zoo.decoding import check_sampling, sample_sequence
 from zoo.errors import InputError
-from zoo.model import zero_state
 
 
-def check_sampling(temperature, top_k, top_p):
-    """Raise InputError naming the first sampling argument out of range."""
-    if not temperature >= 0.0:
-        raise InputError(f"--temperature must be >= 0 (0 is greedy), received {temperature}")
-    if top_k < 0:
-        raise InputError(f"--top-k must be >= 0 (0 keeps every id), received {top_k}")
-    if not 0.0 < top_p <= 1.0:
-        raise InputError(f"--top-p must be in (0, 1], received {top_p}")
+def language_model_step(model):
+    """`step_fn(ids [n, 1], state) -> (logits [n, vocab], state)` of the model."""
+
+    def step(ids, state):
+        logits, *state = model([ids, *map(tf.convert_to_tensor, state)], training=False)
+        return logits[:, -1], state
+
+    return step
 
 
-def next_ids(logits, rng, temperature=1.0, top_k=0, top_p=1.0):
-    """Draw one id per row of `logits` [batch, vocab].
+def zero_state_like(model, batch):
+    """The model's zero state for `batch` rows (a tensor), as a graph can build it."""
+    return [tf.zeros([batch, spec.shape[-1]]) for spec in model.inputs[1:]]
 
-    temperature 0 is greedy (argmax). Otherwise p = softmax(logits / temperature),
-    restricted to the `top_k` most likely ids (0: all) and to the smallest set of most
-    likely ids whose mass reaches `top_p` (1: all), renormalised, then sampled with
-    `rng` (a `numpy.random.Generator`).
+
+class TextSampler:
+    """Samples continuations of prompts; one traced graph serves every call.
+
+    Args:
+        model: The inference model (dropout 0), `logits, *state = model([ids, *state])`.
+        vocabulary: A `zoo.data.Vocabulary`.
     """
-    logits = np.asarray(logits, dtype=np.float64)
-    if temperature == 0.0:
-        return logits.argmax(axis=-1)
-    logits = logits / temperature
-    order = np.argsort(-logits, axis=-1, kind="stable")
-    ranked = np.take_along_axis(logits, order, axis=-1)
-    probs = np.exp(ranked - ranked[:, :1])
-    probs /= probs.sum(axis=-1, keepdims=True)
-    keep = np.ones_like(probs, dtype=bool)
-    if top_k:
-        keep[:, top_k:] = False
-    if top_p < 1.0:
-        # Keep an id while the mass of the ids ranked above it is still below top_p.
-        mass_before = np.cumsum(probs, axis=-1) - probs
-        keep &= mass_before < top_p
-    probs = np.where(keep, probs, 0.0)
-    probs /= probs.sum(axis=-1, keepdims=True)
-    ranks = np.array([rng.choice(probs.shape[-1], p=row) for row in probs])
-    return np.take_along_axis(order, ranks[:, None], axis=-1)[:, 0]
 
+    def __init__(self, model, vocabulary):
+        self.model, self.vocabulary = model, vocabulary
+        self._continue = tf.function(self._continuations, input_signature=[
+            tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
+            tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
+            tf.TensorSpec([], tf.int64)])
 
-def generate(model, vocabulary, prompt, length, temperature=1.0, top_k=0, top_p=1.0, seed=0):
-    """`prompt` followed by `length` sampled characters.
+    def _continuations(self, prompt_ids, lengths, length, temperature, top_k, top_p, seed):
+        state = zero_state_like(self.model, tf.shape(prompt_ids)[0])
+        return sample_sequence(language_model_step(self.model), prompt_ids, lengths, state,
+                               length, temperature, top_k, top_p, seed)
 
-    The prompt is read in one call, then one character per step, carrying the state.
-    Characters of the prompt outside the vocabulary read as the unknown id.
-    """
-    if not prompt:
-        raise InputError("--prompt must hold at least one character")
-    if length < 0:
-        raise InputError(f"--length must be >= 0, received {length}")
-    check_sampling(temperature, top_k, top_p)
-    rng = np.random.default_rng(seed)
-    step = tf.function(lambda ids, state: model([ids, *state], training=False),
-                       reduce_retracing=True)
-    logits, *state = step(tf.constant(vocabulary.encode(prompt)[None, :]), zero_state(model, 1))
-    sampled = []
-    for _ in range(length):
-        token = next_ids(logits[:, -1].numpy(), rng, temperature, top_k, top_p)
-        sampled.append(int(token[0]))
-        logits, *state = step(tf.constant(token[:, None], dtype=tf.int32), state)
-    return prompt + vocabulary.decode(sampled)
+    def __call__(self, prompt, length, temperature=1.0, top_k=0, top_p=1.0, seed=0):
+        """`prompt` followed by `length` sampled characters (unknown characters of the
+        prompt read as the unknown id)."""
+        if not prompt:
+            raise InputError("--prompt must hold at least one character")
+        if length < 0:
+            raise InputError(f"--length must be >= 0, received {length}")
+        check_sampling(temperature, top_k, top_p)
+        if length == 0:
+            return prompt
+        ids = self.vocabulary.encode(prompt)[None, :]
+        drawn = self._continue(ids, [ids.shape[1]], length, temperature, top_k, top_p, seed)
+        return prompt + self.vocabulary.decode(drawn.numpy()[0])
