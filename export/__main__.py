@@ -1,4 +1,5 @@
-"""`python -m export --from RUN_DIR [--export-dir DIR] [--model-name NAME] [--version N]`."""
+"""`python -m export --from RUN_DIR [--export-dir DIR] [--model-name NAME] [--version N]`,
+for a run of any recipe."""
 
 from export.saved_model import export_run
 from zoo.config import OneLineParser, exit_on_input_error
@@ -11,13 +12,14 @@ def main(argv=None):
     parser.add_argument("--from", dest="run_dir", required=True, metavar="RUN_DIR",
                         help="run folder written by a recipe (finished or interrupted)")
     parser.add_argument("--export-dir", help="base folder of the export (default: RUN_DIR/export)")
-    parser.add_argument("--model-name", default="char_lm", help="TF Serving model name (default: %(default)s)")
+    parser.add_argument("--model-name", help="TF Serving model name (default: the run's own)")
     parser.add_argument("--version", type=int, help="integer version (default: the next free one)")
     arguments = parser.parse_args(argv)
     path = export_run(arguments.run_dir, arguments.export_dir, arguments.model_name, arguments.version)
+    model_name = path.parent.name
     print(f"exported: {path}")
-    print(f"serve:    docker run -p 8501:8501 -v {path.parent.resolve()}:/models/{arguments.model_name} "
-          f"-e MODEL_NAME={arguments.model_name} tensorflow/serving")
+    print(f"serve:    docker run -p 8501:8501 -v {path.parent.resolve()}:/models/{model_name} "
+          f"-e MODEL_NAME={model_name} tensorflow/serving")
 
 
 if __name__ == "__main__":

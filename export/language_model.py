@@ -1,44 +1,40 @@
-"""The serving graph: three pure signatures over a state-in/state-out language model.
+"""The served graph of a state-in/state-out token language model (`zoo.model`): three pure
+signatures.
 
     serving_default  token_ids int32 [batch, time]            -> logits float32 [batch, time, vocab]
     step             token_ids int32 [batch, 1], state_L_P     -> logits [batch, 1, vocab], state_L_P
                      (one float32 [batch, units] per layer L and part P: h, and c for an LSTM)
     generate         prompt string [batch], max_length int32 [], temperature float32 [],
-                     top_k int32 [], seed int64 []             -> text string [batch]
+                     top_k int32 [], top_p float32 [], seed int64 []
+                                                               -> text string [batch]
 
 Every signature starts from what it is given (zero state for serving_default and
 generate), so two identical requests always get identical answers and the server holds
-no client's state. `generate` runs the whole sampling loop in the graph: the prompt's
-characters are read one per step, then each next character is drawn from
-softmax(logits / temperature) restricted to the top_k likeliest (0: all), with the
-stateless random stream (seed, step); `text` is the continuation, `max_length`
-characters, without the prompt. Characters map to ids through the vocabulary asset
-(one Unicode code point per line, line n is id n + 1; id 0 is the unknown character,
-shown as U+FFFD).
+no client's state. `generate` runs `zoo.decoding.sample_sequence` in the graph, the
+sampler the command line and Python use, with the same step: temperature 0 is greedy,
+top_k 0 and top_p 1 keep every id, and the draws come from the stateless stream of
+`seed`; `text` is the continuation, `max_length` characters, without the prompt.
+Characters map to ids through the vocabulary asset (one Unicode code point per line,
+line n is id n + 1; id 0 is the unknown character, shown as U+FFFD).
 
 Requests are checked in the graph (an InvalidArgumentError naming the input): every
-prompt non-empty, 1 <= max_length <= MAX_GENERATE_LENGTH, temperature > 0, top_k >= 0,
-token ids within the vocabulary, batch at most MAX_BATCH, time at most MAX_TIME.
+prompt non-empty, 1 <= max_length <= MAX_GENERATE_LENGTH, temperature >= 0, top_k >= 0,
+0 < top_p <= 1, token ids within the vocabulary, batch at most MAX_BATCH, time at most
+MAX_TIME.
 """
 
+import numpy as np
 import tensorflow as tf
 
+from export.serving import MAX_BATCH, ServingModule, require
+from zoo.sampling import language_model_step, zero_state_like
+from zoo.decoding import sample_sequence
+
 MAX_GENERATE_LENGTH = 2000
-MAX_BATCH = 256
 MAX_TIME = 20000
 REPLACEMENT_CHARACTER = 0xFFFD
-
-
-def _require(condition, message):
-    """An op failing with InvalidArgumentError `message` where the scalar `condition` is False."""
-    return tf.debugging.Assert(condition, [message])
-
-
-class _Untracked:
-    """Holds the Keras model out of the SavedModel's object graph (see the server)."""
-
-    def __init__(self, model):
-        self.model = model
+VOCABULARY_ASSET = "vocabulary.txt"
+WARMUP_PROMPT = "The "
 
 
 def state_names(model):
@@ -46,23 +42,27 @@ def state_names(model):
     return [spec.name for spec in model.inputs[1:]]
 
 
-class LanguageModelServer(tf.Module):
-    """A tf.Module holding the model's variables, the vocabulary asset and the signatures.
+def write_codepoints(vocabulary, folder):
+    """The vocabulary asset in `folder` (see the module docstring); returns its path."""
+    path = folder / VOCABULARY_ASSET
+    path.write_text("".join(f"{ord(ch)}\n" for ch in vocabulary.characters))
+    return path
+
+
+class LanguageModelServer(ServingModule):
+    """The variables, the vocabulary asset and the signatures of a language model.
 
     Args:
         model: `logits, *state = model([token_ids, *state])` (see `zoo.model`).
-        codepoints_file: Path of the vocabulary asset (see the module docstring).
-        vocab_size: Number of ids, the unknown id included.
+        vocabulary: Its `zoo.data.Vocabulary`.
+        folder: Where to write the vocabulary asset before it is copied into the export.
     """
 
-    def __init__(self, model, codepoints_file, vocab_size):
-        super().__init__(name="char_lm_server")
-        # Keras variables wrap tf.Variables; TF Serving's (TF1) loader only binds the
-        # tf.Variables the traced signatures capture, so those are what is tracked (as
-        # keras.export.ExportArchive does), and the Keras model itself is not.
-        self._held = _Untracked(model)
-        self.vocab_size = vocab_size
-        self.vocabulary = tf.saved_model.Asset(str(codepoints_file))
+    def __init__(self, model, vocabulary, folder):
+        super().__init__(model, name="language_model_server")
+        self.vocab_size = vocabulary.size
+        self.warmup_ids = vocabulary.encode(WARMUP_PROMPT)[None, :]
+        self.vocabulary = tf.saved_model.Asset(str(write_codepoints(vocabulary, folder)))
         line = tf.lookup.TextFileIndex
         self.id_of_codepoint = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
             self.vocabulary, tf.int64, line.WHOLE_LINE, tf.int64, line.LINE_NUMBER), -1)
@@ -81,47 +81,49 @@ class LanguageModelServer(tf.Module):
             tf.TensorSpec([], tf.int32, name="max_length"),
             tf.TensorSpec([], tf.float32, name="temperature"),
             tf.TensorSpec([], tf.int32, name="top_k"),
+            tf.TensorSpec([], tf.float32, name="top_p"),
             tf.TensorSpec([], tf.int64, name="seed")])
-        captured = {}
-        for function in self.signatures().values():
-            for variable in function.get_concrete_function().variables:
-                captured.setdefault(id(variable), variable)
-        self.captured_variables = list(captured.values())
-
-    @property
-    def model(self):
-        return self._held.model
+        self.track_variables()
 
     def signatures(self):
         return {"serving_default": self.serving_default, "step": self.step,
                 "generate": self.generate}
+
+    def warmup_requests(self):
+        ids = self.warmup_ids
+        zero_state = {name: np.zeros((1, spec.shape[-1]), np.float32)
+                      for name, spec in zip(self.state_names, self.model.inputs[1:])}
+        return [
+            ("serving_default", {"token_ids": ids}),
+            ("step", {"token_ids": ids[:, -1:], **zero_state}),
+            ("generate", {"prompt": np.array([WARMUP_PROMPT.encode()]), "max_length": np.int32(8),
+                          "temperature": np.float32(1.0), "top_k": np.int32(0),
+                          "top_p": np.float32(1.0), "seed": np.int64(0)}),
+        ]
 
     def _check_token_ids(self, token_ids):
         shape = tf.shape(token_ids)
         # Scalar conditions, one reduction each: `step` runs once per character, and
         # tf.debugging.assert_* would add a rank, a range and a reduction per check.
         return [
-            _require(shape[0] <= MAX_BATCH, f"token_ids: batch larger than {MAX_BATCH}"),
-            _require(shape[1] <= MAX_TIME, f"token_ids: longer than {MAX_TIME} steps"),
-            _require(tf.reduce_min(token_ids) >= 0, "token_ids: negative id"),
-            _require(tf.reduce_max(token_ids) < self.vocab_size,
-                     f"token_ids: id outside the vocabulary (expected < {self.vocab_size})"),
+            require(shape[0] <= MAX_BATCH, f"token_ids: batch larger than {MAX_BATCH}"),
+            require(shape[1] <= MAX_TIME, f"token_ids: longer than {MAX_TIME} steps"),
+            require(tf.reduce_min(token_ids) >= 0, "token_ids: negative id"),
+            require(tf.reduce_max(token_ids) < self.vocab_size,
+                    f"token_ids: id outside the vocabulary (expected < {self.vocab_size})"),
         ]
-
-    def _zero_state(self, batch):
-        return [tf.zeros([batch, spec.shape[-1]]) for spec in self.model.inputs[1:]]
 
     def _logits(self, token_ids):
         with tf.control_dependencies(self._check_token_ids(token_ids)):
             token_ids = tf.identity(token_ids)
-        logits, *_ = self.model([token_ids, *self._zero_state(tf.shape(token_ids)[0])],
+        logits, *_ = self.model([token_ids, *zero_state_like(self.model, tf.shape(token_ids)[0])],
                                 training=False)
         return {"logits": logits}
 
     def _step(self, token_ids, *state):
         batch = tf.shape(token_ids)[0]
         checks = self._check_token_ids(token_ids) + [
-            _require(tf.shape(s)[0] == batch, f"{name}: batch differs from token_ids'")
+            require(tf.shape(s)[0] == batch, f"{name}: batch differs from token_ids'")
             for name, s in zip(self.state_names, state)]
         with tf.control_dependencies(checks):
             token_ids = tf.identity(token_ids)
@@ -137,7 +139,7 @@ class LanguageModelServer(tf.Module):
         codepoints = self.codepoint_of_line.lookup(tf.cast(ids, tf.int64) - 1)
         return tf.strings.unicode_encode(tf.cast(codepoints, tf.int32), "UTF-8")
 
-    def _generate(self, prompt, max_length, temperature, top_k, seed):
+    def _generate(self, prompt, max_length, temperature, top_k, top_p, seed):
         ids = self._ids_of(prompt)
         lengths = tf.cast(ids.row_lengths(), tf.int32)
         checks = [
@@ -149,32 +151,13 @@ class LanguageModelServer(tf.Module):
             tf.debugging.assert_positive(max_length, message="max_length: must be >= 1"),
             tf.debugging.assert_less_equal(max_length, MAX_GENERATE_LENGTH, message=(
                 f"max_length: must be <= {MAX_GENERATE_LENGTH}")),
-            tf.debugging.assert_positive(temperature, message="temperature: must be > 0"),
+            tf.debugging.assert_non_negative(temperature, message="temperature: must be >= 0 (0: greedy)"),
             tf.debugging.assert_non_negative(top_k, message="top_k: must be >= 0 (0: all)"),
+            require((top_p > 0.0) & (top_p <= 1.0), "top_p: must be in (0, 1] (1: all)"),
         ]
         with tf.control_dependencies(checks):
             padded = ids.to_tensor(0)
-        batch, prompt_length = tf.shape(padded)[0], tf.shape(padded)[1]
-        k = tf.where(top_k > 0, tf.minimum(top_k, self.vocab_size), self.vocab_size)
-        steps = prompt_length + max_length - 1
-
-        def body(i, token, state, drawn):
-            logits, *state = self.model([token[:, None], *state], training=False)
-            scaled = logits[:, -1] / temperature
-            kth_largest = tf.math.top_k(scaled, k).values[:, -1:]
-            scaled = tf.where(scaled < kth_largest, tf.fill(tf.shape(scaled), -float("inf")), scaled)
-            sample = tf.random.stateless_categorical(
-                scaled, 1, seed=tf.stack([seed, tf.cast(i, tf.int64)]), dtype=tf.int32)[:, 0]
-            # Rows still inside their prompt read the prompt's next character.
-            in_prompt = i + 1 < lengths
-            prompt_next = padded[:, tf.minimum(i + 1, prompt_length - 1)]
-            return i + 1, tf.where(in_prompt, prompt_next, sample), state, drawn.write(i, sample)
-
-        _, _, _, drawn = tf.while_loop(
-            lambda i, *_: i < steps, body,
-            (tf.constant(0), padded[:, 0], self._zero_state(batch),
-             tf.TensorArray(tf.int32, size=steps)))
-        drawn = tf.transpose(drawn.stack())  # [batch, steps]: draw after reading step i
-        first = (lengths - 1)[:, None] + tf.range(max_length)[None, :]
-        generated = tf.gather(drawn, first, batch_dims=1)
+        state = zero_state_like(self.model, tf.shape(padded)[0])
+        generated = sample_sequence(language_model_step(self.model), padded, lengths, state,
+                                    max_length, temperature, top_k, top_p, seed)
         return {"text": self._text_of(generated)}

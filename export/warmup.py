@@ -53,8 +53,7 @@ def _declare_messages():
             except TypeError:  # already added through another dependency
                 pass
     pool.Add(proto)
-    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{PACKAGE}.{name}"))
-            for name in ("PredictionLog", "PredictRequest")}
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{PACKAGE}.PredictionLog"))
 
 
 def _with_dependencies(file_descriptor, seen=None):
@@ -66,8 +65,7 @@ def _with_dependencies(file_descriptor, seen=None):
         yield descriptor_pb2.FileDescriptorProto.FromString(file_descriptor.serialized_pb)
 
 
-MESSAGES = _declare_messages()
-PredictionLog = MESSAGES["PredictionLog"]
+PredictionLog = _declare_messages()
 
 
 def prediction_log(model_name, signature_name, inputs):
@@ -88,8 +86,3 @@ def write_warmup(folder, logs):
     with tf.io.TFRecordWriter(str(folder / WARMUP_FILE)) as writer:
         for log in logs:
             writer.write(log.SerializeToString())
-
-
-def read_warmup(path):
-    """The PredictionLog messages of a warm-up file."""
-    return [PredictionLog.FromString(record.numpy()) for record in tf.data.TFRecordDataset(str(path))]

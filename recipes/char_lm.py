@@ -1,6 +1,6 @@
 """Character-level language model trained with stateful TBPTT(k1, k2).
 
-    python -m recipes.char_lm                      # default corpus and model, ~5 min on 2 cores
+    python -m recipes.char_lm                      # default corpus and model, 5 to 10 min on 2 cores
     python -m recipes.char_lm --smoke              # a tiny configuration, seconds
     python -m recipes.char_lm --data notes.txt --cell gru --k1 50 --k2 100
     python -m recipes.char_lm --resume runs/RUN    # continue a run from its newest checkpoint
@@ -11,26 +11,38 @@ and TensorBoard events: `tensorboard --logdir runs`.
 """
 
 import dataclasses
-import sys
+import math
 
+import numpy as np
+import tensorflow as tf
+
+from export.language_model import LanguageModelServer
 from export.saved_model import export_run
-from zoo.config import (OneLineParser, add_config_flags, check_config, config_overrides,
-                        exit_on_input_error, setting)
-from zoo.cpu_allocator import keep_freed_memory_in_process
+from zoo.cells import CELLS
+from zoo.cli import print_paths, train_from_command_line
+from zoo.config import TrainingConfig, exit_on_input_error, setting
+from zoo.data import Vocabulary, cut_into_streams, load_corpus, split_corpus, tbptt_windows
 from zoo.errors import InputError
-from zoo.interrupts import StopOnSignal
-from zoo.training import TrainingDiverged, load_run, train_and_evaluate
+from zoo.evaluation import StreamLoss
+from zoo.gradient_flow import gradient_norms_through_time, plot_png, recurrent_cells
+from zoo.model import build_language_model, zero_state
+from zoo.sampling import TextSampler
+from zoo.task import Evaluation, Task
+from zoo.tbptt import TBPTTTrainer
+
+VOCABULARY_FILE = "vocabulary.json"
+LN2 = math.log(2.0)
 
 
 @dataclasses.dataclass(frozen=True)
-class CharLMConfig:
+class CharLMConfig(TrainingConfig):
     data: str = setting("default", "corpus: a text file, folder, glob or tfds:NAME; 'default' is "
                         "the Python documentation shipped with every CPython, so it needs no network")
     validation_fraction: float = setting(0.05, "last share of the corpus held out for validation; "
                                          "5% of the default corpus is ~23k characters, enough "
                                          "for a stable bits-per-char estimate", above=0.0, below=0.5)
     cell: str = setting("lstm", "recurrent cell; the LSTM learns the longest dependencies of the "
-                        "three", choices=("lstm", "gru", "elman"))
+                        "three", choices=tuple(CELLS))
     units: int = setting(256, "hidden size; 256 trains the default run within minutes on 2 cores",
                          minimum=1, maximum=8192)
     layers: int = setting(2, "stacked recurrent layers; two beat one at equal time on text",
@@ -48,40 +60,17 @@ class CharLMConfig:
                       minimum=1, maximum=100000)
     steps: int = setting(800, "parameter updates; 800 x 64 x 100 = 5.1M characters, about 12 "
                          "epochs of the default corpus, in 5 to 10 minutes on 2 cores", minimum=1)
-    optimizer: str = setting("adam", "adam adapts per weight and needs no tuning here; sgd has "
-                             "momentum 0.9", choices=("adam", "sgd"))
-    lr: float = setting(3e-3, "peak learning rate; Adam is stable at 3e-3 with norm clipping",
-                        above=0.0, maximum=10.0)
-    lr_schedule: str = setting("cosine", "cosine decay to 10% after warm-up; constant keeps --lr",
-                               choices=("cosine", "constant"))
-    warmup_steps: int = setting(50, "linear warm-up, so Adam's first steps do not overshoot",
-                                minimum=0)
-    clip_norm: float = setting(1.0, "clip gradients to this global norm (0: off); guards against "
-                               "exploding gradients through time", minimum=0.0)
-    clip_value: float = setting(0.0, "clip each gradient entry to +-value before the norm clip "
-                                "(0: off)", minimum=0.0)
-    seed: int = setting(0, "seed of weights, dropout and samples; same seed, same run", minimum=0)
     validate_every: int = setting(250, "steps between validations (and samples, gradient-flow "
                                   "plots)", minimum=1)
-    checkpoint_every: int = setting(100, "steps between checkpoints; at most this many are lost "
-                                    "when a run dies", minimum=1)
-    histogram_every: int = setting(100, "steps between weight and gradient histograms", minimum=1)
-    max_bad_steps: int = setting(5, "consecutive non-finite updates (skipped) before the run stops",
-                                 minimum=1)
     sample_prompt: str = setting("The ", "prompt of the samples shown at validation and at the end")
     sample_length: int = setting(300, "characters sampled after the prompt", minimum=0,
                                  maximum=100000)
     sample_temperature: float = setting(0.8, "sampling temperature; below 1 favours likely "
                                         "characters (0: greedy)", minimum=0.0)
-    logdir: str = setting("runs", "folder that holds one folder per run")
-    export_dir: str = setting("", "base folder of the SavedModel export written at the end; empty: "
-                              "RUN_DIR/export, so a run folder is self-contained")
     model_name: str = setting("char_lm", "TF Serving model name (the export's subfolder)")
-    jit_compile: bool = setting(False, "compile the update with XLA; slower on CPU here, try it "
-                                "on a GPU")
 
     def __post_init__(self):
-        check_config(self)
+        super().__post_init__()
         if self.k2 < self.k1:
             raise InputError(f"--k2 must be >= --k1, received k1={self.k1}, k2={self.k2}")
         if not self.sample_prompt:
@@ -94,52 +83,128 @@ SMOKE = dict(units=32, layers=1, embedding_dim=16, batch_size=8, k1=20, k2=30, s
              sample_length=60)
 
 
-def parse(argv):
-    parser = OneLineParser(prog="python -m recipes.char_lm",
-                           description="Train a character language model with stateful TBPTT.")
-    add_config_flags(parser, CharLMConfig)
-    parser.add_argument("--smoke", action="store_true", help="tiny configuration, runs in seconds")
-    parser.add_argument("--resume", metavar="RUN_DIR",
-                        help="continue RUN_DIR from its newest checkpoint (only --steps may change)")
-    return parser.parse_args(argv)
+@dataclasses.dataclass(frozen=True)
+class CorpusStreams:
+    assets: Vocabulary
+    train_streams: np.ndarray  # [batch_size, stream_length] int32
+    valid_streams: np.ndarray  # [rows, stream_length] int32
+    source: str
+
+
+class CharLMTask(Task):
+    name = "char_lm"
+    module = __spec__.name  # "recipes.char_lm" also when run as __main__ (python -m)
+    config_class = CharLMConfig
+    hparams = ("cell", "units", "layers", "embedding_dim", "batch_size", "k1", "k2", "lr",
+               "optimizer", "clip_norm", "dropout", "seed")
+
+    def prepare(self, config, saved_assets=None):
+        """Load, split, encode and cut the corpus into streams; InputError on any bad input.
+
+        `saved_assets` (the vocabulary of a run being resumed) must equal the corpus'
+        vocabulary, or the saved weights would be read against the wrong characters.
+        """
+        source = config.data or "default"
+        text = load_corpus(config.data)
+        if not text:
+            raise InputError(f"--data {source!r}: the corpus is empty")
+        train_text, valid_text = split_corpus(text, config.validation_fraction)
+        vocabulary = Vocabulary.from_text(train_text, f"--data {source!r}")
+        if saved_assets is not None and vocabulary != saved_assets:
+            raise InputError(f"--data {source!r}: its vocabulary differs from the one the run "
+                             "was trained with; resume with the run's own corpus")
+        needed = config.batch_size * (config.k2 + 1)
+        if len(train_text) < needed:
+            raise InputError(
+                f"--data {source!r}: the training split has {len(train_text)} characters, fewer "
+                f"than one batch of windows needs (--batch-size x (--k2 + 1) = {needed})")
+        # Validation uses as many rows as its text fills with at least one k1 window.
+        rows = min(config.batch_size, len(valid_text) // (config.k1 + 1))
+        if rows < 1:
+            raise InputError(
+                f"--data {source!r}: the validation split has {len(valid_text)} characters, "
+                f"fewer than one window needs (--k1 + 1 = {config.k1 + 1}); "
+                "use a longer corpus or a larger --validation-fraction")
+        return CorpusStreams(vocabulary, cut_into_streams(vocabulary.encode(train_text), config.batch_size),
+                             cut_into_streams(vocabulary.encode(valid_text), rows), source)
+
+    def save_assets(self, vocabulary, folder):
+        vocabulary.save(folder / VOCABULARY_FILE)
+
+    def load_assets(self, folder):
+        path = folder / VOCABULARY_FILE
+        if not path.exists():
+            raise InputError(f"{folder}: no {VOCABULARY_FILE}; expected a char_lm run folder")
+        return Vocabulary.load(path)
+
+    def run_name(self, config):
+        return f"{config.cell}-{config.layers}x{config.units}"
+
+    def describe(self, config, data):
+        return (f"corpus: {data.source}, {data.train_streams.size} training characters in "
+                f"{config.batch_size} streams, vocabulary of {data.assets.size}")
+
+    def build_model(self, config, vocabulary, inference=False):
+        return build_language_model(vocabulary.size, config.cell, config.units, config.layers,
+                                    config.embedding_dim, 0.0 if inference else config.dropout,
+                                    config.seed, name="char_lm")
+
+    def update_rule(self, config, model, optimizer, data):
+        return TBPTTTrainer(model, optimizer, config.batch_size, config.k1, config.k2,
+                            config.clip_norm, config.clip_value, config.jit_compile,
+                            streams=data.train_streams)
+
+    def train_scalars(self, loss):
+        return {"train/bits_per_char": loss / LN2}
+
+    def evaluator(self, config, model, data):
+        stream_loss, sampler = StreamLoss(model), TextSampler(model, data.assets)
+        embedding, output = model.get_layer("embedding"), model.get_layer("logits")
+        rows = data.valid_streams.shape[0]
+
+        def evaluate(step):
+            loss = stream_loss(tbptt_windows(data.valid_streams, config.k1, config.k1), rows)
+            sample = sampler(config.sample_prompt, config.sample_length, config.sample_temperature,
+                             seed=config.seed)
+            inputs, targets = next(iter(tbptt_windows(data.valid_streams, config.k2, config.k2)))
+            norms = gradient_norms_through_time(
+                recurrent_cells(model), embedding(inputs), zero_state(model, rows),
+                lambda h: tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=targets[:, -1], logits=output(h))))
+            return Evaluation(
+                metrics={"valid/loss": loss, "valid/bits_per_char": loss / LN2,
+                         "valid/perplexity": math.exp(loss),
+                         "gradient_flow/first_to_last_ratio": norms[0] / norms[-1]},
+                summary=(f"valid loss {loss:.4f}, bits per char {loss / LN2:.4f}, "
+                         f"perplexity {math.exp(loss):.2f}"),
+                texts={"samples/text": "```\n" + sample + "\n```"},
+                images={"gradient_flow/plot": plot_png(norms, f"{config.cell}, step {step}")},
+                outputs={"sample": sample})
+
+        return evaluate
+
+    def generator(self, model, vocabulary):
+        """`generate(prompt, length, temperature, top_k, top_p, seed)` -> text."""
+        return TextSampler(model, vocabulary)
+
+    def serving(self, model, vocabulary, folder):
+        return LanguageModelServer(model, vocabulary, folder)
+
+
+TASK = CharLMTask()
 
 
 @exit_on_input_error
 def main(argv=None):
-    keep_freed_memory_in_process()
-    arguments = parse(argv)
-    overrides = config_overrides(arguments, CharLMConfig)
-    run_dir, vocabulary = None, None
-    if arguments.resume:
-        config, vocabulary = load_run(arguments.resume, CharLMConfig)
-        if set(overrides) - {"steps"}:
-            raise InputError("--resume continues with the run's saved configuration; only "
-                             "--steps may be given with it")
-        config = dataclasses.replace(config, **overrides)
-        run_dir = arguments.resume
-    else:
-        config = CharLMConfig(**{**(SMOKE if arguments.smoke else {}), **overrides})
-    with StopOnSignal() as stop:
-        try:
-            result = train_and_evaluate(config, run_dir, resume_vocabulary=vocabulary,
-                                        stop_requested=stop)
-        except TrainingDiverged as error:
-            print(f"error: {error}", file=sys.stderr)
-            raise SystemExit(1) from None
-    if result["stopped"]:
-        print(f"stopped by {stop.signal_name} after step {result['steps']}; checkpoint in "
-              f"{result['checkpoints']}")
-        print(f"resume: python -m recipes.char_lm --resume {result['run_dir']}")
+    config, result = train_from_command_line(
+        TASK, argv, SMOKE, "Train a character language model with stateful TBPTT.")
+    if result is None:
         return
     exported = export_run(result["run_dir"], config.export_dir or None, config.model_name)
     print(f"\nvalidation: {result['valid/bits_per_char']:.3f} bits per character, "
           f"perplexity {result['valid/perplexity']:.2f} after {result['steps']} steps")
     print(f"sample:\n{result['sample']}\n")
-    print(f"run folder:  {result['run_dir']}")
-    print(f"checkpoints: {result['checkpoints']}")
-    print(f"TensorBoard: tensorboard --logdir {result['run_dir'].parent}")
-    print(f"export:      {exported}")
-    print(f"resume:      python -m recipes.char_lm --resume {result['run_dir']} --steps N")
+    print_paths(TASK, result, exported)
     print(f"sample more: python -m zoo.sample --from {result['run_dir']}")
 
 

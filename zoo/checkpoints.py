@@ -1,11 +1,12 @@
-"""Checkpoints of a training run: weights, optimizer, carried state, data position, step.
+"""Checkpoints of a training run: weights, optimizer, the update rule's state, step.
 
 Keras 3 models are not tracked by `tf.train.Checkpoint` on their own (only the
 optimizer's references to the weights would be saved, and no dropout seed state), so the
 checkpoint lists the variables explicitly: `model.variables` (weights and the dropout
-seed generators' states), `optimizer.variables` (moments, iteration count), the trainer's
-carried state, the position (step, window within the epoch) and the count of clipped
-updates.
+seed generators' states), `optimizer.variables` (moments, iteration count), the step,
+the count of clipped updates, and whatever the update rule carries from update to update
+(its `checkpointed()`: TBPTT's carried state and window, a minibatch rule's epoch and
+batch), so a resumed run continues exactly where the checkpoint was taken.
 """
 
 import warnings
@@ -27,20 +28,17 @@ class RunCheckpoints:
     Args:
         run_dir: The run folder.
         model, optimizer: What is trained (the optimizer already built).
-        carried_state: The trainer's carried-state variables.
+        rule_state: The update rule's `checkpointed()`: name -> variable or list of them.
         keep: How many recent checkpoints to keep.
     """
 
-    def __init__(self, run_dir, model, optimizer, carried_state, keep=3):
+    def __init__(self, run_dir, model, optimizer, rule_state, keep=3):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.window = tf.Variable(0, dtype=tf.int64, trainable=False, name="window")
         self.clipped_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="clipped_steps")
         self.checkpoint = tf.train.Checkpoint(
             model_variables=list(model.variables),
             optimizer_variables=list(optimizer.variables),
-            carried_state=list(carried_state),
-            step=self.step, window=self.window,
-            clipped_steps=self.clipped_steps)
+            step=self.step, clipped_steps=self.clipped_steps, **rule_state)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(run_dir / CHECKPOINT_FOLDER), max_to_keep=keep)
 

@@ -2,13 +2,14 @@
 
 A field is declared with `setting(default, why, ...)`; the `why` is the `--help` text.
 `check_config` enforces the limits (called from a config's `__post_init__`, so a bad
-value never makes a config), `add_config_flags` turns the fields into `--field-name` flags,
-and `save_config` / `load_config` write and read the run folder's `config.json`.
+value never makes a config) and `add_config_flags` turns the fields into `--field-name`
+flags. `TrainingConfig` holds the settings every recipe's training shares; a recipe's
+config inherits it, adds its own fields and may redeclare a shared one with its own
+default and reason. `zoo.runs` writes and reads the run folder's `config.json`.
 """
 
 import argparse
 import dataclasses
-import json
 import operator
 import sys
 
@@ -88,19 +89,42 @@ def config_overrides(namespace, config_class):
     return {name: value for name, value in vars(namespace).items() if name in names}
 
 
-def save_config(config, path):
-    path.write_text(json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True) + "\n")
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """The training settings every recipe shares (the update rule's, the run's, export's)."""
 
+    batch_size: int = setting(64, "examples (or streams) per update", minimum=1, maximum=65536)
+    steps: int = setting(1000, "parameter updates", minimum=1)
+    optimizer: str = setting("adam", "adam adapts per weight and needs little tuning; sgd has "
+                             "momentum 0.9", choices=("adam", "sgd"))
+    lr: float = setting(3e-3, "peak learning rate; Adam is stable at 3e-3 with norm clipping",
+                        above=0.0, maximum=10.0)
+    lr_schedule: str = setting("cosine", "cosine decay to 10% after warm-up; constant keeps --lr",
+                               choices=("cosine", "constant"))
+    warmup_steps: int = setting(50, "linear warm-up, so Adam's first steps do not overshoot",
+                                minimum=0)
+    clip_norm: float = setting(1.0, "clip gradients to this global norm (0: off); guards against "
+                               "exploding gradients through time", minimum=0.0)
+    clip_value: float = setting(0.0, "clip each gradient entry to +-value before the norm clip "
+                                "(0: off)", minimum=0.0)
+    seed: int = setting(0, "seed of weights, dropout, data order and samples; same seed, same run",
+                        minimum=0)
+    validate_every: int = setting(250, "steps between validations", minimum=1)
+    checkpoint_every: int = setting(100, "steps between checkpoints; at most this many are lost "
+                                    "when a run dies", minimum=1)
+    histogram_every: int = setting(100, "steps between weight and gradient histograms", minimum=1)
+    max_bad_steps: int = setting(5, "consecutive non-finite updates (skipped) before the run stops",
+                                 minimum=1)
+    logdir: str = setting("runs", "folder that holds one folder per run")
+    export_dir: str = setting("", "base folder of the SavedModel export written at the end; empty: "
+                              "RUN_DIR/export, so a run folder is self-contained")
+    model_name: str = setting("", "TF Serving model name (the export's subfolder); empty: the "
+                              "recipe's name")
+    jit_compile: bool = setting(False, "compile the update with XLA; slower on CPU here, try it "
+                                "on a GPU")
 
-def load_config(config_class, path):
-    """The config saved at `path`; InputError if it is missing or not of this class."""
-    try:
-        values = json.loads(path.read_text())
-        return config_class(**values)
-    except FileNotFoundError as error:
-        raise InputError(f"{path}: no config.json; expected a run folder") from error
-    except (json.JSONDecodeError, TypeError) as error:
-        raise InputError(f"{path}: not a {config_class.__name__} ({error})") from error
+    def __post_init__(self):
+        check_config(self)
 
 
 def exit_on_input_error(main):

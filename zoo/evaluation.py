@@ -1,4 +1,4 @@
-"""Validation loss over stateful windows, and the inference twin of a training model.
+"""Validation helpers: the inference twin's weights, and the loss over stateful windows.
 
 `keras.layers.RNN` draws a cell's dropout masks on every call, `training=False` included,
 which advances the dropout seed state. Validation, sampling and export therefore run on
@@ -21,26 +21,32 @@ def copy_weights(source, target):
         into.assign(value)
 
 
-def mean_loss(model, windows, rows):
-    """Mean cross-entropy in nats per character over tiling windows, from zero state.
+class StreamLoss:
+    """Mean cross-entropy in nats per token over tiling windows of streams, from zero
+    state, of a state-in/state-out model (see `zoo.model`). Its graph is traced once and
+    reused by every validation.
 
     Args:
-        model: State-in/state-out model (see `zoo.model`).
-        windows: (inputs, targets) pairs of one stream batch, in order (k1 == k2).
-        rows: Number of streams.
+        model: The (inference) model.
     """
 
-    @tf.function
-    def window_loss(inputs, targets, state):
-        logits, *state = model([inputs, *state], training=False)
+    def __init__(self, model):
+        self.model = model
+        self._window_loss = tf.function(self._sum_of_losses, reduce_retracing=True)
+
+    def _sum_of_losses(self, inputs, targets, state):
+        logits, *state = self.model([inputs, *state], training=False)
         losses = keras.losses.sparse_categorical_crossentropy(targets, full_precision(logits),
                                                               from_logits=True)
         return tf.reduce_sum(losses), state
 
-    state = zero_state(model, rows)
-    total, count = 0.0, 0
-    for inputs, targets in windows:
-        loss, state = window_loss(inputs, targets, state)
-        total += float(loss)
-        count += int(tf.size(targets))
-    return total / count if count else math.nan
+    def __call__(self, windows, rows):
+        """Args: windows: (inputs, targets) pairs of one stream batch in order (k1 == k2);
+        rows: the number of streams."""
+        state = zero_state(self.model, rows)
+        total, count = 0.0, 0
+        for inputs, targets in windows:
+            loss, state = self._window_loss(inputs, targets, state)
+            total += float(loss)
+            count += int(tf.size(targets))
+        return total / count if count else math.nan

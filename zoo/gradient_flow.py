@@ -1,30 +1,34 @@
 """How far back in time gradients reach: ||d loss_T / d s_t|| for every step t of a window.
 
 s_t is the state of every layer after step t (all cells' tensors together) and loss_T
-the cross-entropy of the window's last prediction. A cell whose gradient norm collapses a
+the loss of the last step's prediction. A cell whose gradient norm collapses a
 few steps back cannot learn long dependencies (Bengio et al., 1994; Pascanu et al., 2013);
 plotted side by side, Elman, GRU and LSTM runs show the difference.
 """
 
 import io
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 
-def gradient_norms_through_time(model, inputs, targets, state):
+def gradient_norms_through_time(cells, x, state, loss_of_last_output):
     """[T] array: mean over rows of ||d loss_T / d s_t||, t = 1..T.
 
-    Runs the model's layers step by step (the model built by `zoo.model`: an
-    `embedding`, layers `rnn_0..`, a `logits` layer), so every s_t is a tensor the tape
-    can differentiate against.
+    Args:
+        cells: The stacked cells, bottom first (`recurrent_cells(model)`).
+        x: [batch, T, features], the first cell's inputs (an embedding's output, say).
+        state: Every cell's state before step 1, in order, each [batch, ...].
+        loss_of_last_output: The loss of the top cell's output at step T, [batch, units]
+            -> a scalar (summed over rows).
+
+    Runs the cells step by step, so every s_t is a tensor the tape can differentiate
+    against; works for any stack of cells, whatever the model around it.
     """
-    embedding = model.get_layer("embedding")
-    cells = [layer.cell for layer in model.layers if layer.name.startswith("rnn_")]
-    output = model.get_layer("logits")
-    time = inputs.shape[1]
+    time = x.shape[1]
+    x = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
-        x = embedding(inputs)
         s = [tf.convert_to_tensor(part) for part in state]
         states_by_step = []
         for t in range(time):
@@ -36,11 +40,15 @@ def gradient_norms_through_time(model, inputs, targets, state):
                 offset += parts
             s = new_s
             states_by_step.append(s)
-        loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=targets[:, -1], logits=output(h)))
+        loss = loss_of_last_output(h)
     grads = tape.gradient(loss, states_by_step)
     squared = [sum(tf.reduce_sum(tf.square(g), axis=-1) for g in step) for step in grads]
     return np.array([float(tf.reduce_mean(tf.sqrt(s))) for s in squared])
+
+
+def recurrent_cells(model):
+    """The cells of the model's recurrent layers, bottom first."""
+    return [layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN)]
 
 
 def plot_png(norms, title):

@@ -1,12 +1,13 @@
 """Sample text from a trained run: `python -m zoo.sample --from RUN_DIR [options]`.
 
-Rebuilds the model from the run folder's config.json and vocabulary.json and loads the
-newest checkpoint; works on finished and interrupted runs.
+Rebuilds the model from the run folder (its config.json names the recipe) and loads the
+newest checkpoint; works on finished and interrupted runs of any recipe whose model
+generates text. The same request gives the same text as the exported `generate`
+signature (both decode with `zoo.decoding`).
 """
 
 from zoo.config import OneLineParser, exit_on_input_error
-from zoo.sampling import generate
-from zoo.training import restore_model
+from zoo.runs import restore_run
 
 
 def parse(argv):
@@ -29,9 +30,10 @@ def parse(argv):
 @exit_on_input_error
 def main(argv=None):
     arguments = parse(argv)
-    _, vocabulary, model = restore_model(arguments.run_dir)
-    print(generate(model, vocabulary, arguments.prompt, arguments.length, arguments.temperature,
-                   arguments.top_k, arguments.top_p, arguments.seed))
+    run = restore_run(arguments.run_dir)
+    generate = run.task.generator(run.model, run.assets)
+    print(generate(arguments.prompt, arguments.length, arguments.temperature, arguments.top_k,
+                   arguments.top_p, arguments.seed))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
 """TensorBoard output of a run: scalars, histograms, text, images and hparams.
 
-Tags (TF2 summaries, stored as tensors):
-    train/loss, train/bits_per_char, train/learning_rate, train/grad_norm (global norm
-    before clipping), train/clipped_share, train/chars_per_second
-    valid/loss, valid/bits_per_char, valid/perplexity
+Tags every recipe's run has (TF2 summaries, stored as tensors):
+    train/loss, train/learning_rate, train/grad_norm (global norm before clipping),
+    train/clipped_share, train/<items>_per_second, train/skipped_update
     weights/<path>, gradients/<path>          histograms
-    samples/text                              generated text at each validation
-    gradient_flow/plot, gradient_flow/first_to_last_ratio
+and whatever its task adds (`zoo.task`): train/bits_per_char, valid/..., samples/text,
+gradient_flow/... for char_lm.
+
+HParams: each run writes its own hparams, `recipe` among them, and no run writes the
+experiment's list of hparams and metrics into the shared logdir. TensorBoard reads one
+such list per logdir (the first it finds), so runs of two recipes would hide each
+other's hparams; without one, it builds the experiment from every run's hparams and
+scalars, and runs of every recipe show side by side (filter on `recipe`).
 """
 
 import time
@@ -15,28 +20,21 @@ import tensorflow as tf
 from tensorboard.compat.proto import event_pb2
 from tensorboard.plugins.hparams import api as hp
 
-# The config fields shown as hparams, and the metrics they are compared on.
-HPARAM_FIELDS = ("cell", "units", "layers", "embedding_dim", "batch_size", "k1", "k2", "lr",
-                 "optimizer", "clip_norm", "dropout", "seed")
-HPARAM_METRICS = ("valid/bits_per_char", "valid/loss", "valid/perplexity")
-
 
 class RunSummaries:
     """Writes one run's events into its folder.
 
     Args:
         run_dir: The run folder (events go here).
-        config: The run's config (a dataclass with the HPARAM_FIELDS).
         start_step: The step this session starts from (0, or the step of the checkpoint a
             resumed run restarts from: steps after it that the killed session logged are
             logged again now, and TensorBoard drops the old ones, see `mark_session_start`).
     """
 
-    def __init__(self, run_dir, config, start_step=0):
+    def __init__(self, run_dir, start_step=0):
         self.run_dir = run_dir
         mark_session_start(run_dir, start_step)
         self.writer = tf.summary.create_file_writer(str(run_dir))
-        self.config = config
 
     def scalars(self, step, values):
         with self.writer.as_default(step=step):
@@ -57,14 +55,8 @@ class RunSummaries:
         with self.writer.as_default(step=step):
             tf.summary.image(tag, tf.image.decode_png(png_bytes)[None])
 
-    def hparams(self):
-        """The run's hparams, and the experiment's hparam/metric list in the logdir."""
-        values = {name: getattr(self.config, name) for name in HPARAM_FIELDS}
-        # hparams_config belongs in the logdir that holds the runs being compared.
-        with tf.summary.create_file_writer(str(self.run_dir.parent)).as_default():
-            hp.hparams_config(
-                hparams=[hp.HParam(name) for name in HPARAM_FIELDS],
-                metrics=[hp.Metric(tag, display_name=tag) for tag in HPARAM_METRICS])
+    def hparams(self, values):
+        """The run's hparams (name -> value); see the module docstring."""
         with self.writer.as_default():
             hp.hparams(values)
 

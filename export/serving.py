@@ -1,0 +1,62 @@
+"""What every recipe's served module shares: the model held out of the object graph, the
+variables its signatures capture, and request checks as graph ops.
+
+A recipe's task builds a `ServingModule` subclass whose `signatures()` are pure
+`tf.function`s with named inputs and outputs (core TensorFlow ops only: TF Serving runs
+no Python and has no custom ops) and whose `warmup_requests()` give one real request per
+signature; `export.saved_model` writes it in TF Serving's layout.
+"""
+
+import tensorflow as tf
+
+MAX_BATCH = 256
+
+
+def require(condition, message):
+    """An op failing with InvalidArgumentError `message` where the scalar `condition` is False."""
+    return tf.debugging.Assert(condition, [message])
+
+
+class _Untracked:
+    """Holds the Keras model out of the SavedModel's object graph (see ServingModule)."""
+
+    def __init__(self, model):
+        self.model = model
+
+
+class ServingModule(tf.Module):
+    """Base of the served modules.
+
+    Subclasses define their `tf.function`s in `__init__`, then call `track_variables()`,
+    and implement `signatures()` ({name: tf.function}) and `warmup_requests()`
+    ([(signature name, {input name: array})]).
+
+    Args:
+        model: The inference model.
+        name: The module's name.
+    """
+
+    def __init__(self, model, name):
+        super().__init__(name=name)
+        # Keras variables wrap tf.Variables; TF Serving's (TF1) loader only binds the
+        # tf.Variables the traced signatures capture, so those are what is tracked (as
+        # keras.export.ExportArchive does), and the Keras model itself is not.
+        self._held = _Untracked(model)
+
+    @property
+    def model(self):
+        return self._held.model
+
+    def track_variables(self):
+        """Track every variable the signatures capture (traces them once)."""
+        captured = {}
+        for function in self.signatures().values():
+            for variable in function.get_concrete_function().variables:
+                captured.setdefault(id(variable), variable)
+        self.captured_variables = list(captured.values())
+
+    def signatures(self):
+        raise NotImplementedError
+
+    def warmup_requests(self):
+        raise NotImplementedError

@@ -1,0 +1,73 @@
+"""The command line every recipe shares: `python -m recipes.NAME [--flags] [--smoke]
+[--resume RUN_DIR]`.
+
+`train_from_command_line(task, argv, smoke)` parses the config's flags, starts or resumes
+the run, trains with SIGTERM / Ctrl-C turned into a clean stop, and hands the result back
+to the recipe's `main` (which exports and prints what its users want to see). Bad input
+raises InputError, which `zoo.config.exit_on_input_error` turns into one line and exit
+status 2; a diverged run exits with status 1.
+"""
+
+import dataclasses
+import sys
+
+from zoo.config import OneLineParser, add_config_flags, config_overrides
+from zoo.cpu_allocator import keep_freed_memory_in_process
+from zoo.errors import InputError
+from zoo.interrupts import StopOnSignal
+from zoo.runs import load_config
+from zoo.training import TrainingDiverged, train_and_evaluate
+
+
+def parse(task, argv, description):
+    parser = OneLineParser(prog=f"python -m {task.module}", description=description)
+    add_config_flags(parser, task.config_class)
+    parser.add_argument("--smoke", action="store_true", help="tiny configuration, runs in seconds")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue RUN_DIR from its newest checkpoint (only --steps may change)")
+    return parser.parse_args(argv)
+
+
+def train_from_command_line(task, argv, smoke, description):
+    """(config, result of `zoo.training.train_and_evaluate`), or (config, None) when a
+    signal stopped the run (after saying how to resume it).
+
+    Args:
+        task: The recipe's task.
+        argv: Command-line arguments (None: sys.argv[1:]).
+        smoke: The `--smoke` overrides of the config's defaults.
+        description: The recipe's one-line `--help` description.
+    """
+    keep_freed_memory_in_process()
+    arguments = parse(task, argv, description)
+    overrides = config_overrides(arguments, task.config_class)
+    if arguments.resume:
+        config = load_config(task, arguments.resume)
+        if set(overrides) - {"steps"}:
+            raise InputError("--resume continues with the run's saved configuration; only "
+                             "--steps may be given with it")
+        config = dataclasses.replace(config, **overrides)
+    else:
+        config = task.config_class(**{**(smoke if arguments.smoke else {}), **overrides})
+    with StopOnSignal() as stop:
+        try:
+            result = train_and_evaluate(task, config, arguments.resume, resume=bool(arguments.resume),
+                                        stop_requested=stop)
+        except TrainingDiverged as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
+    if result["stopped"]:
+        print(f"stopped by {stop.signal_name} after step {result['steps']}; checkpoint in "
+              f"{result['checkpoints']}")
+        print(f"resume: python -m {task.module} --resume {result['run_dir']}")
+        return config, None
+    return config, result
+
+
+def print_paths(task, result, exported):
+    """Where the run put everything, and the commands that use it."""
+    print(f"run folder:  {result['run_dir']}")
+    print(f"checkpoints: {result['checkpoints']}")
+    print(f"TensorBoard: tensorboard --logdir {result['run_dir'].parent}")
+    print(f"export:      {exported}")
+    print(f"resume:      python -m {task.module} --resume {result['run_dir']} --steps N")
