@@ -1,4 +1,8 @@
-"""Quiet TensorFlow's start-up logs and give every test a fresh Keras session."""
+"""Quiet TensorFlow's start-up logs and give every test a fresh Keras session.
+
+Helpers shared by tests live in modules beside this one (`char_lm_runs`, ...), which
+tests import; this file holds only fixtures.
+"""
 
 import os
 
@@ -16,17 +20,9 @@ def fresh_keras_session():
     keras.config.set_dtype_policy("float32")
 
 
-def smoke_config(logdir, **changes):
-    """The char_lm recipe's --smoke configuration, writing under `logdir`."""
-    from recipes.char_lm import SMOKE, CharLMConfig
-
-    return CharLMConfig(**{**SMOKE, "logdir": str(logdir), **changes})
-
-
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """One finished smoke training run (30 steps, validated at 15 and 30)."""
-    from zoo.training import train_and_evaluate
+    from char_lm_runs import smoke_config, train_char_lm
 
-    config = smoke_config(tmp_path_factory.mktemp("runs"), steps=30, validate_every=15)
-    return train_and_evaluate(config, show_progress=False)
+    return train_char_lm(smoke_config(tmp_path_factory.mktemp("runs"), steps=30, validate_every=15))

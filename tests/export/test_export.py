@@ -1,11 +1,9 @@
 """The exported SavedModel: servable without project code, pure signatures, TF Serving
 layout, warm-up records, atomic versions and clear errors for bad requests."""
 
-import json
 import pathlib
 import subprocess
 import sys
-import textwrap
 import threading
 
 import numpy as np
@@ -13,13 +11,15 @@ import pytest
 import tensorflow as tf
 
 import wire_format
+from isolated import run_without_project
 from served_state import state_sizes
 from export import saved_model as exporter
 from export.layout import versions
-from export.signatures import MAX_GENERATE_LENGTH
+from export.language_model import MAX_GENERATE_LENGTH
 from export.warmup import WARMUP_FILE
+from recipes.char_lm import TASK
 from zoo.model import zero_state
-from zoo.training import restore_model
+from char_lm_runs import restore_model
 
 PROMPT = "The function "
 
@@ -37,11 +37,11 @@ def served(exported):
     return tf.saved_model.load(str(exported["path"]))
 
 
-def generate(served, prompts, max_length=30, temperature=1.0, top_k=0, seed=1):
+def generate(served, prompts, max_length=30, temperature=1.0, top_k=0, seed=1, top_p=1.0):
     out = served.signatures["generate"](
         prompt=tf.constant(prompts), max_length=tf.constant(max_length, tf.int32),
         temperature=tf.constant(temperature, tf.float32), top_k=tf.constant(top_k, tf.int32),
-        seed=tf.constant(seed, tf.int64))
+        top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
     return [t.decode("utf-8") for t in out["text"].numpy()]
 
 
@@ -60,11 +60,8 @@ def test_a_fresh_isolated_process_without_the_project_serves_the_same_logits(exp
     logits = model([ids, *zero_state(model, 2)])[0].numpy()
     np.save(tmp_path / "ids.npy", ids)
     np.save(tmp_path / "expected.npy", logits)
-    script = textwrap.dedent(f"""
-        import sys
-        for name in ("zoo", "export", "recipes"):
-            sys.modules[name] = None  # the project must not be importable
-        import json, numpy as np, tensorflow as tf
+    run_without_project(f"""
+        import numpy as np, tensorflow as tf
         loaded = tf.saved_model.load({str(exported["path"])!r})
         ids = np.load("ids.npy")
         logits = loaded.signatures["serving_default"](token_ids=tf.constant(ids))["logits"].numpy()
@@ -78,13 +75,7 @@ def test_a_fresh_isolated_process_without_the_project_serves_the_same_logits(exp
             state = {{k: out[k] for k in names}}
         np.save("served.npy", logits)
         np.save("stepped.npy", np.stack(stepped, axis=1))
-        print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("zoo", "export", "recipes")
-                                and sys.modules[m] is not None)))
-    """)
-    result = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    """, tmp_path)
     expected = np.load(tmp_path / "expected.npy")
     np.testing.assert_allclose(np.load(tmp_path / "served.npy"), expected, atol=1e-5)
     np.testing.assert_allclose(np.load(tmp_path / "stepped.npy"), expected, atol=1e-5)
@@ -101,9 +92,11 @@ def test_generate_is_a_pure_function_of_its_inputs(served):
         np.testing.assert_array_equal(before, variable.numpy())
 
 
-def test_generate_matches_a_python_loop_over_step(served, exported):
-    """Greedy-like sampling (top_k=1) must follow step's argmax, character by character."""
-    text = generate(served, [PROMPT], max_length=12, top_k=1)[0]
+@pytest.mark.parametrize("greedy", [dict(top_k=1), dict(temperature=0.0), dict(top_p=1e-6)])
+def test_generate_matches_a_python_loop_over_step(served, exported, greedy):
+    """Greedy sampling (temperature 0, or top_k 1, or a tiny top_p) must follow step's
+    argmax, character by character."""
+    text = generate(served, [PROMPT], max_length=12, **greedy)[0]
     vocabulary = exported["vocabulary"]
     step = served.signatures["step"]
     sizes = state_sizes(step)
@@ -132,14 +125,15 @@ def test_saved_model_cli_shows_and_runs_the_signatures(exported):
     for signature in ("serving_default", "step", "generate"):
         assert f"signature_def['{signature}']" in shown
     for needle in ("inputs['token_ids']", "DT_INT32", "outputs['logits']", "inputs['prompt']",
-                   "DT_STRING", "inputs['temperature']", "DT_FLOAT", "inputs['seed']", "DT_INT64",
+                   "DT_STRING", "inputs['temperature']", "DT_FLOAT", "inputs['top_p']", "inputs['seed']",
+                   "DT_INT64",
                    "outputs['text']", "inputs['state_0_h']", "outputs['state_0_c']"):
         assert needle in shown, needle
     # `run` goes through the TF1 session loader, the path TF Serving takes.
     ran = subprocess.run(
         [cli, "run", "--dir", str(exported["path"]), "--tag_set", "serve",
          "--signature_def", "generate", "--input_exprs",
-         'prompt=[b"The "];max_length=16;temperature=0.8;top_k=0;seed=3'],
+         'prompt=[b"The "];max_length=16;temperature=0.8;top_k=0;top_p=0.9;seed=3'],
         capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "Result for output key text" in ran.stdout
@@ -178,7 +172,7 @@ def test_a_failed_export_leaves_no_version_behind(exported, monkeypatch, tmp_pat
 
     monkeypatch.setattr(exporter, "write_warmup", fail)
     with pytest.raises(OSError, match="disk full"):
-        exporter.export_model(exported["model"], exported["vocabulary"], tmp_path, "char_lm")
+        exporter.export_model(TASK, exported["model"], exported["vocabulary"], tmp_path, "char_lm")
     assert list((tmp_path / "char_lm").iterdir()) == []
 
 
@@ -195,7 +189,7 @@ def test_a_polling_reader_never_sees_a_partial_version(exported, tmp_path):
 
     def export_five():
         for _ in range(5):
-            exporter.export_model(exported["model"], exported["vocabulary"], tmp_path, "char_lm")
+            exporter.export_model(TASK, exported["model"], exported["vocabulary"], tmp_path, "char_lm")
 
     reader = threading.Thread(target=poll)
     reader.start()
@@ -216,16 +210,19 @@ def test_a_polling_reader_never_sees_a_partial_version(exported, tmp_path):
     (lambda s: generate(s, [PROMPT, ""]), "prompt: every prompt must hold at least one character"),
     (lambda s: generate(s, [PROMPT], max_length=MAX_GENERATE_LENGTH + 1), "max_length: must be <="),
     (lambda s: generate(s, [PROMPT], max_length=0), "max_length: must be >= 1"),
-    (lambda s: generate(s, [PROMPT], temperature=0.0), "temperature: must be > 0"),
-    (lambda s: generate(s, [PROMPT], temperature=-1.0), "temperature: must be > 0"),
+    (lambda s: generate(s, [PROMPT], temperature=-1.0), "temperature: must be >= 0"),
+    (lambda s: generate(s, [PROMPT], temperature=float("nan")), "temperature: must be >= 0"),
     (lambda s: generate(s, [PROMPT], top_k=-1), "top_k: must be >= 0"),
+    (lambda s: generate(s, [PROMPT], top_p=0.0), r"top_p: must be in \(0, 1\]"),
+    (lambda s: generate(s, [PROMPT], top_p=1.5), r"top_p: must be in \(0, 1\]"),
     (lambda s: generate(s, [PROMPT] * 300), "prompt: batch larger than"),
     (lambda s: s.signatures["serving_default"](token_ids=tf.constant([[1, 10**6]])),
      "token_ids: id outside the vocabulary"),
     (lambda s: s.signatures["serving_default"](token_ids=tf.constant([[1.5, 2.0]])), "int32"),
     (lambda s: s.signatures["generate"](prompt=tf.constant([1]), max_length=tf.constant(3),
                                         temperature=tf.constant(1.0), top_k=tf.constant(0),
-                                        seed=tf.constant(1, tf.int64)), "string"),
+                                        top_p=tf.constant(1.0), seed=tf.constant(1, tf.int64)),
+     "string"),
 ])
 def test_bad_requests_fail_clearly_and_do_not_disturb_the_next(served, call, message):
     good = generate(served, [PROMPT], seed=9)
@@ -235,12 +232,11 @@ def test_bad_requests_fail_clearly_and_do_not_disturb_the_next(served, call, mes
 
 
 def test_export_command_exports_an_interrupted_run(tmp_path, capsys):
-    from conftest import smoke_config
+    from char_lm_runs import smoke_config, train_char_lm
     from export.__main__ import main
-    from zoo.training import train_and_evaluate
 
-    run = train_and_evaluate(smoke_config(tmp_path / "runs", steps=20), show_progress=False,
-                             stop_requested=lambda step: step == 3)
+    run = train_char_lm(smoke_config(tmp_path / "runs", steps=20),
+                        stop_requested=lambda step: step == 3)
     main(["--from", str(run["run_dir"]), "--export-dir", str(tmp_path / "out"), "--version", "7"])
     assert "exported:" in capsys.readouterr().out
     assert (tmp_path / "out" / "char_lm" / "7" / "saved_model.pb").is_file()
@@ -248,3 +244,23 @@ def test_export_command_exports_an_interrupted_run(tmp_path, capsys):
         main(["--from", str(run["run_dir"]), "--export-dir", str(tmp_path / "out"), "--version", "7"])
     assert exit_info.value.code == 2
     assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("request_", [
+    dict(temperature=0.9, top_k=5, top_p=0.9, seed=3),
+    dict(temperature=1.3, top_k=0, top_p=1.0, seed=11),
+    dict(temperature=0.0, top_k=0, top_p=1.0, seed=0),
+])
+def test_the_command_line_python_and_the_server_give_the_same_text(smoke_run, exported, served,
+                                                                    capsys, request_):
+    from zoo.sample import main as sample_main
+    from zoo.sampling import TextSampler
+
+    sample_main(["--from", str(smoke_run["run_dir"]), "--prompt", PROMPT, "--length", "40",
+                 "--temperature", str(request_["temperature"]), "--top-k", str(request_["top_k"]),
+                 "--top-p", str(request_["top_p"]), "--seed", str(request_["seed"])])
+    from_command_line = capsys.readouterr().out.rstrip("\n")
+    from_python = TextSampler(exported["model"], exported["vocabulary"])(PROMPT, 40, **request_)
+    from_server = PROMPT + generate(served, [PROMPT], max_length=40, **request_)[0]
+    assert from_command_line == from_python == from_server
+    assert len(from_server) == len(PROMPT) + 40

@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import smoke_config
+from char_lm_runs import restore_model, smoke_config, train_char_lm
 from event_files import load_events, scalar_series
 from served_state import state_sizes
+from recipes import char_lm
 from recipes.char_lm import main
-from zoo import training
 from zoo.data.vocabulary import MAX_CHARACTERS
-from zoo.training import TrainingDiverged, restore_model, train_and_evaluate
+from zoo.tbptt import TBPTTTrainer
+from zoo.training import TrainingDiverged
 
 STEPS = 30  # SMOKE checkpoints every 10 steps
 
@@ -49,8 +50,7 @@ def checkpoint_steps(run_dir):
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    result = train_and_evaluate(smoke_config(tmp_path_factory.mktemp("whole"), steps=STEPS),
-                                show_progress=False)
+    result = train_char_lm(smoke_config(tmp_path_factory.mktemp("whole"), steps=STEPS))
     losses = scalar_series(load_events(result["run_dir"]), "train/loss")
     return losses, [w.numpy() for w in restore_model(result["run_dir"])[2].weights]
 
@@ -109,7 +109,7 @@ def test_sigterm_stops_cleanly_with_a_checkpoint_and_says_how_to_resume(tmp_path
     assert_same_run(run_dir, uninterrupted)
 
 
-class PoisonedTrainer(training.TBPTTTrainer):
+class PoisonedTrainer(TBPTTTrainer):
     """Makes one embedding row NaN during chosen updates (a poisoned batch)."""
 
     poisoned_updates = ()
@@ -133,8 +133,8 @@ class PoisonedTrainer(training.TBPTTTrainer):
 def train_with_poison(monkeypatch, tmp_path, poisoned_updates, **changes):
     monkeypatch.setattr(PoisonedTrainer, "poisoned_updates", poisoned_updates)
     monkeypatch.setattr(PoisonedTrainer, "calls", 0)
-    monkeypatch.setattr(training, "TBPTTTrainer", PoisonedTrainer)
-    return train_and_evaluate(smoke_config(tmp_path, steps=20, **changes), show_progress=False)
+    monkeypatch.setattr(char_lm, "TBPTTTrainer", PoisonedTrainer)
+    return train_char_lm(smoke_config(tmp_path, steps=20, **changes))
 
 
 def test_a_nan_step_is_skipped_and_the_run_recovers(monkeypatch, tmp_path, capsys):
@@ -146,6 +146,18 @@ def test_a_nan_step_is_skipped_and_the_run_recovers(monkeypatch, tmp_path, capsy
     assert 7 not in losses and sorted(losses) == [s for s in range(1, 21) if s != 7]
     assert all(np.isfinite(list(losses.values())))
     assert np.isfinite(result["valid/loss"])
+
+
+def test_a_nan_last_step_still_ends_the_run_with_its_checkpoint_and_export(monkeypatch, tmp_path):
+    result = train_with_poison(monkeypatch, tmp_path, poisoned_updates={20})
+    run_dir = result["run_dir"]
+    assert result["steps"] == 20 and not result["stopped"]
+    assert max(checkpoint_steps(run_dir)) == 20
+    events = load_events(run_dir)
+    assert scalar_series(events, "train/skipped_update") == {20: 1.0}
+    assert sorted(scalar_series(events, "valid/loss")) == [20]
+    assert max(scalar_series(events, "train/loss")) == 19  # no step past --steps
+    assert PoisonedTrainer.calls == 20
 
 
 def test_consecutive_nan_steps_stop_the_run_at_a_checkpoint_before_the_fault(monkeypatch, tmp_path):
@@ -167,8 +179,7 @@ def finished_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("finished")
     corpus = folder / "corpus.txt"
     corpus.write_text("abcdefghij klmnopqrst uvwxyz. " * 400)
-    return train_and_evaluate(smoke_config(folder / "runs", steps=10, data=str(corpus)),
-                              show_progress=False)
+    return train_char_lm(smoke_config(folder / "runs", steps=10, data=str(corpus)))
 
 
 def write(path, data):
@@ -276,7 +287,7 @@ def test_concurrent_clients_get_exactly_their_solo_answers(smoke_run, tmp_path):
     def client(seed):
         text = generate(prompt=tf.constant([f"Client {seed} says "]), max_length=tf.constant(40),
                         temperature=tf.constant(1.0), top_k=tf.constant(0),
-                        seed=tf.constant(seed, tf.int64))["text"].numpy()[0]
+                        top_p=tf.constant(1.0), seed=tf.constant(seed, tf.int64))["text"].numpy()[0]
         state = {k: tf.fill([1, sizes[k]], 0.1 * seed) for k in names}
         logits = []
         for token in range(1, 9):

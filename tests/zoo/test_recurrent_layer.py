@@ -237,3 +237,39 @@ def test_a_model_with_the_layer_saves_and_reloads(tmp_path):
     reloaded = keras.saving.load_model(tmp_path / "model.keras")
     assert isinstance(reloaded.layers[-1], RecurrentLayer) and reloaded.layers[-1].fused
     np.testing.assert_allclose(reloaded(x).numpy(), model(x).numpy(), atol=1e-6)
+
+
+@keras.saving.register_keras_serializable(package="zoo_tests")
+class HalfLeakyElman(zoo.ElmanCell):
+    """Another recurrence on ElmanCell's weights: h_t = (h_{t-1} + tanh(...)) / 2."""
+
+    def call(self, inputs, states, training=False):
+        h, _ = super().call(inputs, states, training)
+        h = 0.5 * states[0] + 0.5 * h
+        return h, [h]
+
+
+@keras.saving.register_keras_serializable(package="zoo_tests")
+class HalvedMemoryLSTM(zoo.LSTMCell):
+    """An LSTM subclass whose cell state is halved: not the LSTM the kernels compute."""
+
+    def call(self, inputs, states, training=False):
+        h, (_, c) = super().call(inputs, states, training)
+        return h, [h, 0.5 * c]
+
+
+@pytest.mark.parametrize("cell_class", [HalfLeakyElman, HalvedMemoryLSTM])
+def test_a_subclass_of_a_cell_runs_its_own_maths_not_its_parents_fused_pass(cell_class):
+    x = np.random.default_rng(0).normal(size=(3, 7, 4)).astype(np.float32)
+    layer = RecurrentLayer(cell_class(5), return_sequences=True)
+    loop = keras.layers.RNN(cell_class(5), return_sequences=True)
+    layer.build(x.shape)
+    loop.build(x.shape)
+    loop.set_weights(layer.get_weights())
+    assert not layer.runs_fused(x)
+    np.testing.assert_allclose(layer(x).numpy(), loop(x).numpy(), atol=1e-6)
+    parent = RecurrentLayer(cell_class.__mro__[1](5), return_sequences=True)
+    parent.build(x.shape)
+    parent.set_weights(layer.get_weights())
+    assert parent.runs_fused(x)
+    assert not np.allclose(parent(x).numpy(), layer(x).numpy(), atol=1e-3)
