@@ -1,6 +1,10 @@
 """Keep freed tensor memory in the process: TensorFlow's BFC allocator on the CPU.
 
-TensorFlow's default CPU allocator hands each tensor to malloc, and glibc serves every
+What TensorFlow 2.21 does by default depends on the machine. Where it turns oneDNN on by
+default (CPUs with AVX-512; the log says "oneDNN custom operations are on"), its CPU
+allocator already pools memory and keeps statistics, whatever TF_CPU_ALLOCATOR_USE_BFC
+says (seen on an AMD EPYC with AVX-512). Elsewhere, and with TF_ENABLE_ONEDNN_OPTS=0,
+its default CPU allocator hands each tensor to malloc, and glibc serves every
 block over 32 MB (its largest mmap threshold) straight from the kernel and returns it on
 free. A training step allocates such blocks afresh each time (the all-steps gate tensors:
 batch x T x 4 x units floats, 105 MB for an LSTM of 1024 units at batch 64, T = 100), so
