@@ -27,8 +27,9 @@ import numpy as np
 import tensorflow as tf
 
 from export.serving import MAX_BATCH, ServingModule, require
-from zoo.sampling import language_model_step, zero_state_like
 from zoo.decoding import sample_sequence
+from zoo.model import zero_state, zero_state_in_graph
+from zoo.sampling import language_model_step
 
 MAX_GENERATE_LENGTH = 2000
 MAX_TIME = 20000
@@ -91,11 +92,10 @@ class LanguageModelServer(ServingModule):
 
     def warmup_requests(self):
         ids = self.warmup_ids
-        zero_state = {name: np.zeros((1, spec.shape[-1]), np.float32)
-                      for name, spec in zip(self.state_names, self.model.inputs[1:])}
+        state = dict(zip(self.state_names, zero_state(self.model, 1)))
         return [
             ("serving_default", {"token_ids": ids}),
-            ("step", {"token_ids": ids[:, -1:], **zero_state}),
+            ("step", {"token_ids": ids[:, -1:], **state}),
             ("generate", {"prompt": np.array([WARMUP_PROMPT.encode()]), "max_length": np.int32(8),
                           "temperature": np.float32(1.0), "top_k": np.int32(0),
                           "top_p": np.float32(1.0), "seed": np.int64(0)}),
@@ -116,7 +116,7 @@ class LanguageModelServer(ServingModule):
     def _logits(self, token_ids):
         with tf.control_dependencies(self._check_token_ids(token_ids)):
             token_ids = tf.identity(token_ids)
-        logits, *_ = self.model([token_ids, *zero_state_like(self.model, tf.shape(token_ids)[0])],
+        logits, *_ = self.model([token_ids, *zero_state_in_graph(self.model, tf.shape(token_ids)[0])],
                                 training=False)
         return {"logits": logits}
 
@@ -157,7 +157,7 @@ class LanguageModelServer(ServingModule):
         ]
         with tf.control_dependencies(checks):
             padded = ids.to_tensor(0)
-        state = zero_state_like(self.model, tf.shape(padded)[0])
+        state = zero_state_in_graph(self.model, tf.shape(padded)[0])
         generated = sample_sequence(language_model_step(self.model), padded, lengths, state,
                                     max_length, temperature, top_k, top_p, seed)
         return {"text": self._text_of(generated)}

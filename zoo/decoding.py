@@ -89,7 +89,7 @@ def sample_sequence(step_fn, prompt_ids, prompt_lengths, state, max_length, temp
     still inside its prompt reads its next prompt id; draw i is made after step i, and
     a row's continuation is its draws from the end of its prompt on.
     """
-    batch, prompt_width = tf.shape(prompt_ids)[0], tf.shape(prompt_ids)[1]
+    prompt_width = tf.shape(prompt_ids)[1]
     steps = prompt_width + max_length - 1
 
     def body(i, ids, state, drawn):
@@ -102,7 +102,7 @@ def sample_sequence(step_fn, prompt_ids, prompt_lengths, state, max_length, temp
     _, _, _, drawn = tf.while_loop(
         lambda i, *_: i < steps, body,
         (tf.constant(0), prompt_ids[:, 0], list(state), tf.TensorArray(tf.int32, size=steps)))
-    drawn = tf.reshape(tf.transpose(drawn.stack()), [batch, steps])  # draw after step i
+    drawn = tf.transpose(drawn.stack())  # [batch, steps]: the draw after step i
     first = (prompt_lengths - 1)[:, None] + tf.range(max_length)[None, :]
     return tf.gather(drawn, first, batch_dims=1)
 

@@ -55,8 +55,15 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
 
 
 def zero_state(model, batch_size):
-    """The model's initial recurrent state: zeros for every state input, float32."""
+    """The model's initial recurrent state: zeros for every state input, float32 NumPy
+    arrays (eager callers pass NumPy ids beside them)."""
     return [np.zeros((batch_size, spec.shape[-1]), dtype=np.float32) for spec in model.inputs[1:]]
+
+
+def zero_state_in_graph(model, batch):
+    """`zero_state` as tensors, for a graph whose batch is a tensor (served signatures,
+    traced samplers)."""
+    return [ops.zeros((batch, spec.shape[-1]), dtype="float32") for spec in model.inputs[1:]]
 
 
 def full_precision(logits):

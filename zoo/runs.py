@@ -22,7 +22,9 @@ import shutil
 import time
 import uuid
 
+from zoo.checkpoints import restore_weights
 from zoo.errors import InputError
+from zoo.evaluation import copy_weights
 
 CONFIG_FILE = "config.json"
 RECIPE_KEY = "recipe"
@@ -107,23 +109,18 @@ class RestoredRun:
     config: object
     assets: object
     model: object  # the inference model (dropout 0)
-    checkpoint: str
 
 
 def restore_run(run_dir, flag="--from"):
     """The run's task, config, assets and inference model with the newest checkpoint's
     weights, for sampling and export; works on finished and interrupted runs."""
-    from zoo.checkpoints import restore_weights
-    from zoo.evaluation import copy_weights
-
     run_dir = pathlib.Path(run_dir)
     task = task_of(run_dir, flag)
     config = load_config(task, run_dir, flag)
     assets = task.load_assets(run_dir)
     model = task.build_model(config, assets)
-    checkpoint = restore_weights(run_dir, model)
-    if not checkpoint:
+    if not restore_weights(run_dir, model):
         raise InputError(f"{run_dir}: the run has no checkpoint yet")
     inference = task.build_model(config, assets, inference=True)
     copy_weights(model, inference)
-    return RestoredRun(task, config, assets, inference, checkpoint)
+    return RestoredRun(task, config, assets, inference)

@@ -10,21 +10,18 @@ import tensorflow as tf
 
 from zoo.decoding import check_sampling, sample_sequence
 from zoo.errors import InputError
+from zoo.model import zero_state_in_graph
 
 
 def language_model_step(model):
     """`step_fn(ids [n, 1], state) -> (logits [n, vocab], state)` of the model."""
 
     def step(ids, state):
+        # Keras refuses a mix of NumPy and tensors, and `zero_state` gives NumPy.
         logits, *state = model([ids, *map(tf.convert_to_tensor, state)], training=False)
         return logits[:, -1], state
 
     return step
-
-
-def zero_state_like(model, batch):
-    """The model's zero state for `batch` rows (a tensor), as a graph can build it."""
-    return [tf.zeros([batch, spec.shape[-1]]) for spec in model.inputs[1:]]
 
 
 class TextSampler:
@@ -44,7 +41,7 @@ class TextSampler:
             tf.TensorSpec([], tf.int64)])
 
     def _continuations(self, prompt_ids, lengths, length, temperature, top_k, top_p, seed):
-        state = zero_state_like(self.model, tf.shape(prompt_ids)[0])
+        state = zero_state_in_graph(self.model, tf.shape(prompt_ids)[0])
         return sample_sequence(language_model_step(self.model), prompt_ids, lengths, state,
                                length, temperature, top_k, top_p, seed)
 
