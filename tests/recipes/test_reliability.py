@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ import tensorflow as tf
 
 from char_lm_runs import restore_model, smoke_config, train_char_lm
 from event_files import load_events, scalar_series
+from run_folders import checkpoint_steps, only_run, wait_for
 from served_state import state_sizes
 from recipes import char_lm
 from recipes.char_lm import main
@@ -28,24 +28,6 @@ STEPS = 30  # SMOKE checkpoints every 10 steps
 def run_cli(*argv, **popen):
     return subprocess.Popen([sys.executable, "-m", "recipes.char_lm", *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
-
-
-def wait_for(condition, timeout=120):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def only_run(logdir):
-    runs = [p for p in pathlib.Path(logdir).iterdir() if p.is_dir()]
-    assert len(runs) == 1, runs
-    return runs[0]
-
-
-def checkpoint_steps(run_dir):
-    state = tf.train.get_checkpoint_state(str(run_dir / "checkpoints"))
-    return [int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths] if state else []
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 
@@ -20,6 +19,7 @@ import toy_recipe
 from char_lm_runs import smoke_config, train_char_lm
 from event_files import load_events, scalar_series
 from isolated import run_without_project
+from run_folders import checkpoint_steps, only_run, wait_for
 from tensorboard_server import tensorboard
 from zoo.errors import InputError
 from zoo.runs import load_config, restore_run
@@ -45,11 +45,6 @@ def toy_config(logdir, **changes):
 def toy_run(tmp_path_factory):
     return train_and_evaluate(toy_recipe.TASK, toy_config(tmp_path_factory.mktemp("toy")),
                               show_progress=False)
-
-
-def checkpoint_steps(run_dir):
-    state = tf.train.get_checkpoint_state(str(run_dir / "checkpoints"))
-    return [int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths] if state else []
 
 
 def test_the_core_trains_validates_and_logs_a_new_recipe(toy_run):
@@ -89,17 +84,10 @@ def test_sigkill_then_resume_continues_with_the_same_losses(toy_run, tmp_path):
     logdir = tmp_path / "runs"
     process = command("toy_recipe", "--smoke", "--logdir", str(logdir))
 
-    def killable():
-        runs = [p for p in logdir.glob("*") if p.is_dir() and not p.name.startswith(".")]
-        return runs and 8 in checkpoint_steps(runs[0])
-
-    deadline = time.monotonic() + 120
-    while not killable():
-        assert time.monotonic() < deadline, "no checkpoint at step 8"
-        time.sleep(0.02)
+    wait_for(lambda: logdir.exists() and any(logdir.iterdir()) and 8 in checkpoint_steps(only_run(logdir)))
     process.send_signal(signal.SIGKILL)
     process.wait()
-    (run_dir,) = [p for p in logdir.iterdir() if p.is_dir()]
+    run_dir = only_run(logdir)
     assert max(checkpoint_steps(run_dir)) < STEPS
     resumed = command("toy_recipe", "--resume", str(run_dir))
     output, _ = resumed.communicate(timeout=300)
