@@ -41,8 +41,8 @@ class CharLMConfig(TrainingConfig):
     validation_fraction: float = setting(0.05, "last share of the corpus held out for validation; "
                                          "5% of the default corpus is ~23k characters, enough "
                                          "for a stable bits-per-char estimate", above=0.0, below=0.5)
-    cell: str = setting("lstm", "recurrent cell; the LSTM learns the longest dependencies of the "
-                        "three", choices=tuple(CELLS))
+    cell: str = setting("lstm", "recurrent cell; on text the LSTM learns the longest dependencies of the "
+                        "zoo's cells", choices=tuple(CELLS))
     units: int = setting(256, "hidden size; 256 trains the default run within minutes on 2 cores",
                          minimum=1, maximum=8192)
     layers: int = setting(2, "stacked recurrent layers; two beat one at equal time on text",
@@ -73,6 +73,9 @@ class CharLMConfig(TrainingConfig):
         super().__post_init__()
         if self.k2 < self.k1:
             raise InputError(f"--k2 must be >= --k1, received k1={self.k1}, k2={self.k2}")
+        if self.cell == "reservoir" and self.dropout:
+            raise InputError("--cell reservoir takes no dropout (its weights are fixed): add "
+                             "--dropout 0")
         if not self.sample_prompt:
             raise InputError("--sample-prompt must hold at least one character")
 

@@ -111,3 +111,16 @@ def elman_bptt(x, targets, U, W, b, V, c):
         grads["b"] += da.sum(axis=0)
         da_next = da
     return loss, grads
+
+
+def leaky_forward(x, kernel, recurrent_kernel, bias, leak, h0=None):
+    """g_t = tanh(x_t W + h_{t-1} U + b), h_t = (1 - a) h_{t-1} + a g_t, a per unit (or
+    one for all). Returns hs [batch, time, units]."""
+    batch, time, _ = x.shape
+    h = np.zeros((batch, kernel.shape[1])) if h0 is None else h0
+    hs = []
+    for t in range(time):
+        g = np.tanh(x[:, t] @ kernel + h @ recurrent_kernel + bias)
+        h = (1.0 - leak) * h + leak * g
+        hs.append(h)
+    return np.stack(hs, axis=1)

@@ -30,6 +30,8 @@ def gradient_norms_through_time(cells, x, state, loss_of_last_output):
     x = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
         s = [tf.convert_to_tensor(part) for part in state]
+        # Watched, so the steps are recorded even where no weight is trainable (a reservoir).
+        tape.watch(s)
         states_by_step = []
         for t in range(time):
             h, new_s, offset = x[:, t], [], 0

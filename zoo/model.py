@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.cells import CELLS
+from zoo.cells import make_cell
 from zoo.recurrent_layer import RecurrentLayer
 
 
@@ -24,7 +24,7 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
 
     Args:
         vocab_size: Number of token ids (output classes).
-        cell: "lstm", "gru" or "elman".
+        cell: A name in `zoo.cells.CELLS` ("lstm", "gru", "elman", "leaky", "reservoir").
         units: Hidden size of every layer.
         layers: Number of stacked recurrent layers.
         embedding_dim: Size of the token embedding.
@@ -35,12 +35,11 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
             False runs the cells step by step (same results, slower).
         name: The Keras model's name.
     """
-    cell_class = CELLS[cell]
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     state_inputs, state_outputs = [], []
     hidden = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(token_ids)
     for layer in range(layers):
-        rnn_cell = cell_class(units, dropout=dropout, seed=seed + layer, name=f"{cell}_cell_{layer}")
+        rnn_cell = make_cell(cell, units, dropout, seed + layer, name=f"{cell}_cell_{layer}")
         layer_state = [keras.Input((size,), name=f"state_{layer}_{part}")
                        for part, size in zip("hc", rnn_cell.state_size)]
         hidden, *new_state = RecurrentLayer(

@@ -13,7 +13,8 @@ these that applies, and falls back to the next:
 2. A sequence of one step (generation, serving's `step`): the cell, called once. The
    fused pass's setup (reordered weight copies, stacking) would cost more than the step.
 3. On TensorFlow, a fused whole-sequence pass from `zoo.fused` (tanh / sigmoid; a GRU
-   with `reset_after=True`; any Elman cell; no recurrent dropout, no mask, not reversed;
+   with `reset_after=True`; any Elman, leaky or reservoir cell; no recurrent dropout, no
+   mask, not reversed;
    a time length known when the graph is built, at most `MAX_FUSED_STEPS`): one input
    projection for all steps and a hand-written backward pass (see `zoo.fused.layout`).
 4. Anywhere else, the cell step by step, as `keras.layers.RNN` runs it.
@@ -35,7 +36,7 @@ from keras import activations, ops
 # they are not exported under keras.backend.
 from keras.src import backend as keras_backend
 
-from zoo.cells import ElmanCell, GRUCell, LSTMCell
+from zoo.cells import ElmanCell, GRUCell, LeakyCell, LSTMCell, ReservoirCell
 
 # The fused pass unrolls the sequence into the graph; longer windows use the cell loop so
 # graphs (and the time to build them) stay bounded.
@@ -58,7 +59,7 @@ def portable_kernels():
 def _fused_sequence(cell):
     """The `zoo.fused` sequence computing `cell`'s maths, or None.
 
-    Each is called as `sequence(x, *state, kernel, recurrent_kernel, bias)`. Dispatch is
+    Each is called as `sequence(x, *state, *_fused_weights(cell))`. Dispatch is
     on the exact class: a subclass (a leaky cell derived from `ElmanCell`, say) changes
     the maths, and must not inherit its parent's fused pass.
     """
@@ -66,6 +67,7 @@ def _fused_sequence(cell):
     # with only JAX or PyTorch installed.
     from zoo.fused.elman import elman_sequence
     from zoo.fused.gru import gru_sequence
+    from zoo.fused.leaky import leaky_sequence
     from zoo.fused.lstm import lstm_sequence
 
     tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
@@ -78,7 +80,24 @@ def _fused_sequence(cell):
         return gru_sequence
     if kind is ElmanCell:
         return elman_sequence
+    if kind in (LeakyCell, ReservoirCell):
+        return leaky_sequence
     return None
+
+
+def _fused_weights(cell, dtype):
+    """The weights `cell`'s fused sequence takes after the state, as tensors.
+
+    Read from the variables here: a variable read inside a tf.custom_gradient function
+    would need a gradient of its own. A cell without a bias runs with a zero one.
+    """
+    import tensorflow as tf  # only the TensorFlow backend gets here
+
+    bias = cell.bias if cell.use_bias else tf.zeros(cell.bias_shape(), dtype)
+    weights = [tf.convert_to_tensor(w) for w in (cell.kernel, cell.recurrent_kernel, bias)]
+    if type(cell) in (LeakyCell, ReservoirCell):
+        weights.append(cell.leak_rates())
+    return weights
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -86,7 +105,7 @@ class RecurrentLayer(keras.layers.RNN):
     """`keras.layers.RNN` over one zoo cell, with the fused paths described above.
 
     Args:
-        cell: A zoo cell (`LSTMCell`, `GRUCell`, `ElmanCell`).
+        cell: A zoo cell (one of `zoo.cells.CELLS`).
         fused: Use a fused kernel or pass where one applies (False: always the cell loop).
         **kwargs: Arguments of `keras.layers.RNN` (`return_sequences`, `return_state`, ...).
 
@@ -155,15 +174,8 @@ class RecurrentLayer(keras.layers.RNN):
 
     def _fused_pass(self, sequences, initial_state):
         """The `zoo.fused` sequence (step 3 above) on `sequences`, input dropout already applied."""
-        import tensorflow as tf  # only the TensorFlow backend gets here
-
-        cell = self.cell
-        # Read the variables into tensors here: a variable read inside a
-        # tf.custom_gradient function would need a gradient of its own.
-        # A cell without a bias runs with a zero one.
-        bias = cell.bias if cell.use_bias else tf.zeros(cell.bias_shape(), sequences.dtype)
-        weights = [tf.convert_to_tensor(w) for w in (cell.kernel, cell.recurrent_kernel, bias)]
-        outputs, *states = _fused_sequence(cell)(sequences, *initial_state, *weights)
+        weights = _fused_weights(self.cell, sequences.dtype)
+        outputs, *states = _fused_sequence(self.cell)(sequences, *initial_state, *weights)
         return outputs[:, -1], outputs, states
 
     def get_config(self):

@@ -20,6 +20,10 @@ FUSED_KINDS = {
     "lstm": lambda **kw: zoo.LSTMCell(UNITS, **kw),
     "gru_reset_after": lambda **kw: zoo.GRUCell(UNITS, reset_after=True, **kw),
     "elman": lambda **kw: zoo.ElmanCell(UNITS, **kw),
+    "leaky": lambda **kw: zoo.LeakyCell(UNITS, leak=0.3, **kw),
+    # Per-unit rates through a sigmoid: the gradient reaches leak_logit too.
+    "leaky_trainable": lambda **kw: zoo.LeakyCell(UNITS, leak=zoo.time_scale_spread(UNITS, 20, 1.5),
+                                                  trainable_leak=True, **kw),
 }
 
 
@@ -203,7 +207,7 @@ def test_config_round_trips_with_the_fused_flag():
     assert rebuilt.get_config() == layer.get_config()
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "elman"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "elman", "leaky"])
 def test_tbptt_updates_are_the_same_fused_or_looped(cell):
     """Whole trainer updates (k1 < k2, two stacked layers, dropout): loss, gradients and
     carried state agree between a model on the fused pass and its twin on the loop, and

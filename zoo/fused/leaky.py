@@ -1,0 +1,51 @@
+"""The leaky-integrator recurrence over a whole sequence, with a hand-written backward pass.
+
+Equations as in `zoo.cells.LeakyCell` (and `ReservoirCell`, the same maths with fixed
+weights), a the per-unit leak rates:
+
+    g_t = tanh(Z_t),   Z_t = x_t W + b + h_{t-1} U
+    h_t = (1 - a) * h_{t-1} + a * g_t
+
+Backward through step t, given dh (from h_t's uses):
+
+    dZ_t = dh * a * (1 - g_t^2)
+    dh_{t-1} = dh * (1 - a) + dZ_t U^T   (+ the gradient of output h_{t-1})
+    da = sum over t and rows of dh * (g_t - h_{t-1})
+"""
+
+import tensorflow as tf
+
+from zoo.fused.layout import (gradient_or_zeros, input_gradients, project_all_steps, recurrent_gradients,
+                              rows, transposed_copy)
+
+
+@tf.custom_gradient
+def leaky_sequence(x, h_0, kernel, recurrent_kernel, bias, leak):
+    """(h_1..T [batch, T, units], h_T) for x [batch, T, in] with static T; leak [units]."""
+    h = h_0
+    hs, gs = [], []
+    for x_proj_t in project_all_steps(x, kernel, bias):
+        g = tf.tanh(x_proj_t + tf.matmul(h, recurrent_kernel))
+        h = h + leak * (g - h)
+        gs.append(g)
+        hs.append(h)
+
+    def backward(d_outputs, d_h_last):
+        d_outputs = tf.unstack(gradient_or_zeros(d_outputs, outputs), axis=1)
+        d_h = gradient_or_zeros(d_h_last, h_0)
+        recurrent_kernel_t = transposed_copy(recurrent_kernel)
+        keep = 1.0 - leak
+        h_prev = [h_0] + hs[:-1]
+        d_z, d_leak = [None] * len(hs), tf.zeros_like(leak)
+        for t in reversed(range(len(hs))):
+            d_h = d_h + d_outputs[t]
+            d_leak += tf.reduce_sum(d_h * (gs[t] - h_prev[t]), axis=0)
+            d_z[t] = tf.raw_ops.TanhGrad(y=gs[t], dy=d_h * leak)
+            d_h = d_h * keep + tf.matmul(d_z[t], recurrent_kernel_t)
+        d_z = rows(d_z)
+        d_x, d_kernel, d_bias = input_gradients(x, kernel, d_z)
+        d_recurrent_kernel, _ = recurrent_gradients(h_prev, d_z)
+        return d_x, d_h, d_kernel, d_recurrent_kernel, d_bias, d_leak
+
+    outputs = tf.stack(hs, axis=1)
+    return (outputs, h), backward
