@@ -38,6 +38,13 @@ def train_from_command_line(task, argv, smoke, description):
         smoke: The `--smoke` overrides of the config's defaults.
         description: The recipe's one-line `--help` description.
     """
+    config, resume = config_from_command_line(task, argv, smoke, description)
+    return config, train_config(task, config, resume)
+
+
+def config_from_command_line(task, argv, smoke, description):
+    """(config, run folder to resume or None) from the command line; InputError on a bad
+    value. Arguments as in `train_from_command_line`."""
     keep_freed_memory_in_process()
     arguments = parse(task, argv, description)
     overrides = config_overrides(arguments, task.config_class)
@@ -46,13 +53,17 @@ def train_from_command_line(task, argv, smoke, description):
         if set(overrides) - {"steps"}:
             raise InputError("--resume continues with the run's saved configuration; only "
                              "--steps may be given with it")
-        config = dataclasses.replace(config, **overrides)
-    else:
-        config = task.config_class(**{**(smoke if arguments.smoke else {}), **overrides})
+        return dataclasses.replace(config, **overrides), arguments.resume
+    return task.config_class(**{**(smoke if arguments.smoke else {}), **overrides}), None
+
+
+def train_config(task, config, resume=None):
+    """Train `config` (or resume the run folder `resume`) with SIGTERM / Ctrl-C turned into
+    a clean stop: the result of `zoo.training.train_and_evaluate`, or None when a signal
+    stopped the run (after saying how to resume it). A diverged run exits with status 1."""
     with StopOnSignal() as stop:
         try:
-            result = train_and_evaluate(task, config, arguments.resume, resume=bool(arguments.resume),
-                                        stop_requested=stop)
+            result = train_and_evaluate(task, config, resume, resume=bool(resume), stop_requested=stop)
         except TrainingDiverged as error:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(1) from None
@@ -60,8 +71,8 @@ def train_from_command_line(task, argv, smoke, description):
         print(f"stopped by {stop.signal_name} after step {result['steps']}; checkpoint in "
               f"{result['checkpoints']}")
         print(f"resume: python -m {task.module} --resume {result['run_dir']}")
-        return config, None
-    return config, result
+        return None
+    return result
 
 
 def print_paths(task, result, exported):

@@ -1,5 +1,7 @@
-"""Plain minibatch training over padded, masked examples (the many-to-one and
-encoder-decoder recipes), as an update rule of `zoo.training`.
+"""Plain minibatch training, as update rules of `zoo.training`: over a fixed set of
+padded, masked examples (the many-to-one and encoder-decoder recipes:
+`MinibatchTrainer`), or over batches generated afresh for every update (synthetic tasks:
+`GeneratedBatchTrainer`).
 
 The examples are arrays with one row per example, padded to fixed shapes (padding is the
 task's to mask). Epoch e visits them in the order of a permutation drawn from
@@ -10,6 +12,8 @@ all a checkpoint needs to resume the exact sequence of batches, with no iterator
     order_e  = permutation(n) drawn from (seed, e)
     batch b  = examples[order_e[b * batch_size : (b + 1) * batch_size]]
     update   = guarded step on mean loss(model, batch)    (`zoo.updates`)
+
+A generated run draws batch b from `make_batch(b)`; the batch count is its position.
 """
 
 import numpy as np
@@ -71,12 +75,55 @@ class MinibatchTrainer:
         self.epoch.assign_add(1)
         self.batch.assign(0)
 
+    def train_step(self, *batch):
+        """One update on a batch; returns the dict of `zoo.updates.guarded_update`."""
+        return self._update(*batch)
+
     def _update_step(self, *batch):
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            loss = self.loss_fn(self.model, batch, True)
-        return guarded_update(self.optimizer, variables, loss, tape.gradient(loss, variables),
-                              self.clip_norm, self.clip_value)
+        return loss_update(self, batch)
+
+
+def loss_update(rule, batch):
+    """The guarded update of `rule.model` on `rule.loss_fn` over one batch."""
+    variables = rule.model.trainable_variables
+    with tf.GradientTape() as tape:
+        loss = rule.loss_fn(rule.model, batch, True)
+    return guarded_update(rule.optimizer, variables, loss, tape.gradient(loss, variables),
+                          rule.clip_norm, rule.clip_value)
+
+
+class GeneratedBatchTrainer:
+    """Runs minibatch updates of `model` on batches drawn afresh: batch b is `make_batch(b)`.
+
+    Args:
+        model, optimizer, loss_fn: As in `MinibatchTrainer`.
+        make_batch: `make_batch(index)` -> a tuple of arrays, one batch; the same index
+            must give the same batch (draw it from (seed, index)).
+        batch_size: Rows of each batch (for the examples-per-second rate).
+        clip_norm, clip_value, jit_compile: As in `zoo.tbptt.TBPTTTrainer`.
+    """
+
+    item_name = "examples"
+
+    def __init__(self, model, optimizer, loss_fn, make_batch, batch_size, clip_norm=0.0,
+                 clip_value=0.0, jit_compile=False):
+        refuse_float16(model, "GeneratedBatchTrainer")
+        self.model, self.optimizer, self.loss_fn, self.make_batch = model, optimizer, loss_fn, make_batch
+        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.items_per_update = batch_size
+        self.batch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch")
+        optimizer.build(model.trainable_variables)
+        self._update = tf.function(lambda *batch: loss_update(self, batch), jit_compile=jit_compile)
+
+    def checkpointed(self):
+        return {"batch": self.batch}
+
+    def batches(self):
+        """Batches from the saved position on, without end."""
+        while True:
+            batch = self.make_batch(int(self.batch))
+            self.batch.assign_add(1)
+            yield batch
 
     def train_step(self, *batch):
         """One update on a batch; returns the dict of `zoo.updates.guarded_update`."""

@@ -41,11 +41,13 @@ class RunSummaries:
             for tag, value in values.items():
                 tf.summary.scalar(tag, value)
 
-    def histograms(self, step, variables, grads):
+    def histograms(self, step, variables, grads=None):
+        """Weights, and their gradients where the update rule has them."""
         with self.writer.as_default(step=step):
-            for variable, grad in zip(variables, grads):
+            for index, variable in enumerate(variables):
                 tf.summary.histogram(f"weights/{variable.path}", variable)
-                tf.summary.histogram(f"gradients/{variable.path}", grad)
+                if grads is not None:
+                    tf.summary.histogram(f"gradients/{variable.path}", grads[index])
 
     def text(self, step, tag, markdown):
         with self.writer.as_default(step=step):

@@ -93,14 +93,16 @@ def train_and_evaluate(task, config, run_dir=None, resume=False, show_progress=T
                 bad_steps = 0
                 checkpoints.clipped_steps.assign_add(int(result["clipped"]))
                 scalars = {"train/loss": loss, **task.train_scalars(loss)}
-                summaries.scalars(step, {
-                    **scalars, "train/learning_rate": float(optimizer.learning_rate),
+                # A closed-form rule (`zoo.ridge`) has no gradient, learning rate or clipping.
+                by_gradient = {} if "grad_norm" not in result else {
+                    "train/learning_rate": float(optimizer.learning_rate),
                     "train/grad_norm": float(result["grad_norm"]),
-                    "train/clipped_share": int(checkpoints.clipped_steps) / step, rate_tag: rate})
+                    "train/clipped_share": int(checkpoints.clipped_steps) / step}
+                summaries.scalars(step, {**scalars, **by_gradient, rate_tag: rate})
                 progress.update(step, [(tag.split("/")[-1], value) for tag, value in scalars.items()]
                                 + [(f"{rule.item_name}/s", rate)])
                 if step % config.histogram_every == 0:
-                    summaries.histograms(step, model.trainable_variables, result["grads"])
+                    summaries.histograms(step, model.trainable_variables, result.get("grads"))
             else:
                 bad_steps += 1
                 print(f"\nstep {step}: non-finite loss or gradient; update skipped")

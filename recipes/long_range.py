@@ -1,0 +1,449 @@
+"""Which cell learns which lag: a sweep of cells over sequence lengths on a long-range task.
+
+    python -m recipes.long_range                       # adding problem, 5 cells x 3 lengths, < 10 min on 2 cores
+    python -m recipes.long_range --smoke               # a tiny sweep, seconds
+    python -m recipes.long_range --task copy --cells gru,lstm --lengths 10,50,100
+    python -m recipes.long_range --cells reservoir --readout ridge   # closed-form ESN readout
+    python -m recipes.long_range --resume runs/SWEEP/RUN   # continue one run of a sweep
+
+Every (cell, length) pair is its own run (`zoo.training`: TensorBoard events with a
+gradient-flow-through-time plot, checkpoints, a SavedModel export) in one sweep folder;
+the sweep ends with a table of test error against the task's baseline
+(`sweep.md`, `sweep.csv`, printed, and in TensorBoard beside a plot of error against
+length per cell). Budget: every run gets the same number of updates of the same batch
+size and the same hidden size (`--units`); their parameter counts differ (the table
+shows them).
+"""
+
+import csv
+import dataclasses
+import io
+import json
+import os
+import pathlib
+import time
+import uuid
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from export.saved_model import export_run
+from export.serving import MAX_BATCH, ServingModule, require
+from zoo.cells import CELLS, make_cell, time_scale_spread
+from zoo.cli import config_from_command_line, train_config
+from zoo.config import TrainingConfig, exit_on_input_error, setting
+from zoo.data.long_range import TASKS
+from zoo.errors import InputError
+from zoo.gradient_flow import gradient_norms_through_time, plot_png, recurrent_cells
+from zoo.minibatch import GeneratedBatchTrainer
+from zoo.recurrent_layer import RecurrentLayer
+from zoo.ridge import RidgeReadoutTrainer
+from zoo.runs import new_run_dir
+from zoo.task import Evaluation, Task
+
+TASK_FILE = "task.json"
+# A run solves its task when its test error is at most this share of the baseline's.
+SOLVED_SHARE = 0.1
+ORDER_CLASSES = ("XX", "XY", "YX", "YY")
+
+
+def parse_list(flag, text, item):
+    """`text` split at commas, each converted by `item`; InputError naming `flag`."""
+    try:
+        values = [item(part.strip()) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or len(set(values)) != len(values):
+        raise InputError(f"{flag} must be a comma-separated list of distinct values, received {text!r}")
+    return values
+
+
+@dataclasses.dataclass(frozen=True)
+class LongRangeConfig(TrainingConfig):
+    task: str = setting("adding", "adding problem (regression), copy memory (per-step symbols) "
+                        "or temporal order (4 classes)", choices=tuple(TASKS))
+    cells: str = setting("elman,leaky,reservoir,gru,lstm", "comma-separated cells, each one run "
+                         "per length (a run folder holds one)")
+    lengths: str = setting("10,30,100", "comma-separated sequence lengths T (the copy task's "
+                           "blanks); the Elman network is expected to fail between the first "
+                           "and the last")
+    units: int = setting(64, "hidden size of every cell (the reservoir's too): the sweep's budget "
+                         "is equal updates, batch and units", minimum=1, maximum=4096)
+    layers: int = setting(1, "stacked recurrent layers", minimum=1, maximum=8)
+    batch_size: int = setting(64, "sequences per update, drawn afresh for each", minimum=1,
+                              maximum=65536)
+    steps: int = setting(1000, "updates per run; 1000 x 64 fresh sequences keeps the default "
+                         "sweep of 15 runs within 10 minutes on 2 cores", minimum=1)
+    lr: float = setting(3e-3, "peak learning rate (Adam)", above=0.0, maximum=10.0)
+    warmup_steps: int = setting(30, "linear warm-up steps", minimum=0)
+    validate_every: int = setting(500, "steps between validations (and gradient-flow plots)",
+                                  minimum=1)
+    leak_longest: int = setting(0, "the leaky cell's time constants are spread from 1 step to "
+                                "this many (0: the sequence length)", minimum=0)
+    trainable_leak: bool = setting(False, "learn the leaky cell's rates (they start spread from "
+                                   "2 steps, as a rate of 1 has no logit)")
+    spectral_radius: float = setting(0.95, "reservoir: largest |eigenvalue| of its fixed "
+                                     "recurrent weights; near 1 remembers longest", above=0.0,
+                                     maximum=10.0)
+    connectivity: float = setting(0.1, "reservoir: share of nonzero recurrent weights",
+                                  above=0.0, maximum=1.0)
+    input_scaling: float = setting(1.0, "reservoir: scale of its fixed input weights", above=0.0)
+    reservoir_leak: float = setting(1.0, "reservoir: leak rate (1: no leak)", above=0.0, maximum=1.0)
+    readout: str = setting("gradient", "how a reservoir's readout learns: by gradient like the "
+                           "other cells, or in closed form (ridge regression on the states it "
+                           "collects; not for the copy task, scored in nats)",
+                           choices=("gradient", "ridge"))
+    ridge: float = setting(1e-4, "penalty of the ridge readout", minimum=0.0)
+    validation_examples: int = setting(512, "sequences scored at each validation", minimum=1)
+    test_examples: int = setting(2048, "sequences scored once, at the end, for the table",
+                                 minimum=1)
+    model_name: str = setting("", "TF Serving model name; empty: long_range_TASK_CELL_TLENGTH")
+
+    def __post_init__(self):
+        super().__post_init__()
+        for cell in self.cell_list():
+            if cell not in CELLS:
+                raise InputError(f"--cells: unknown cell {cell!r}; expected some of "
+                                 f"{', '.join(CELLS)}")
+        shortest = TASKS[self.task].minimum_length
+        for length in self.length_list():
+            if not shortest <= length <= 100000:
+                raise InputError(f"--lengths: {length} is outside {shortest}..100000, the lengths "
+                                 f"the {self.task} task takes")
+        if self.readout == "ridge" and TASKS[self.task].per_step:
+            raise InputError(f"--readout ridge gives no probabilities, and the {self.task} task "
+                             "is scored in nats: use --readout gradient")
+
+    def cell_list(self):
+        return parse_list("--cells", self.cells, str)
+
+    def length_list(self):
+        return parse_list("--lengths", self.lengths, int)
+
+    def one_run(self):
+        """(cell, length) of a run's config, which names one of each."""
+        (cell,), (length,) = self.cell_list(), self.length_list()
+        return cell, length
+
+
+SMOKE = dict(lengths="6,12", units=8, batch_size=16, steps=6, warmup_steps=2, validate_every=3,
+             checkpoint_every=3, histogram_every=3, validation_examples=32, test_examples=64)
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated:
+    """A run's data: training batches drawn on demand; fixed validation and test sets."""
+    assets: dict
+    make_batch: object
+    valid: tuple
+    test: tuple
+
+
+def cell_options(config, length):
+    """The cell's own arguments in a run at `length`."""
+    cell, _ = config.one_run()
+    if cell == "leaky":
+        longest = config.leak_longest or length
+        shortest = 2.0 if config.trainable_leak else 1.0
+        return {"leak": time_scale_spread(config.units, max(longest, shortest), shortest),
+                "trainable_leak": config.trainable_leak}
+    if cell == "reservoir":
+        return {"spectral_radius": config.spectral_radius, "connectivity": config.connectivity,
+                "input_scaling": config.input_scaling, "leak": config.reservoir_leak}
+    return {}
+
+
+def batch_loss(spec):
+    """loss(model, (inputs, targets), training): MSE, or cross-entropy in nats."""
+
+    def loss(model, batch, training):
+        inputs, targets = batch
+        outputs = model(inputs, training=training)
+        if spec.regression:
+            return tf.reduce_mean(tf.square(outputs[:, 0] - targets))
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, outputs))
+
+    return loss
+
+
+def task_error(spec, outputs, targets):
+    """The task's error of outputs (NumPy) against targets, as in the table."""
+    if spec.regression:
+        return float(np.mean(np.square(outputs[:, 0] - targets)))
+    if spec.per_step:
+        logits = outputs - outputs.max(-1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        return float(-np.mean(np.take_along_axis(log_probs, targets[..., None], -1)))
+    return float(np.mean(np.argmax(outputs, -1) != targets))
+
+
+class LongRangeServer(ServingModule):
+    """`predict`: sequences float32 [batch, time, features] -> the task's prediction:
+    `prediction` [batch] (adding), `probabilities` [batch, 4] and `label` (temporal
+    order), or `probabilities` [batch, time, 10] and `symbol_ids` [batch, time] (copy)."""
+
+    def __init__(self, model, assets):
+        super().__init__(model, name="long_range_server")
+        self.assets = assets
+        spec = TASKS[assets["task"]]
+        self.predict = tf.function(self._predict, input_signature=[
+            tf.TensorSpec([None, None, spec.features], tf.float32, name="sequences")])
+        self.track_variables()
+
+    def _predict(self, sequences):
+        spec = TASKS[self.assets["task"]]
+        shape = tf.shape(sequences)
+        checks = [require(shape[0] <= MAX_BATCH, f"sequences: at most {MAX_BATCH} per request"),
+                  require(shape[1] >= 1, "sequences: at least one time step"),
+                  require(tf.reduce_all(tf.math.is_finite(sequences)), "sequences: values must be finite")]
+        with tf.control_dependencies(checks):
+            outputs = self.model(tf.identity(sequences), training=False)
+        if spec.regression:
+            return {"prediction": outputs[:, 0]}
+        probabilities = tf.nn.softmax(outputs)
+        if spec.per_step:
+            return {"probabilities": probabilities, "symbol_ids": tf.argmax(outputs, -1, tf.int32)}
+        class_id = tf.argmax(outputs, -1, tf.int32)
+        return {"probabilities": probabilities, "class_id": class_id,
+                "label": tf.gather(tf.constant(ORDER_CLASSES), class_id)}
+
+    def signatures(self):
+        return {"predict": self.predict}
+
+    def warmup_requests(self):
+        spec = TASKS[self.assets["task"]]
+        inputs, _ = spec.generate(np.random.default_rng(0), 2, self.assets["length"])
+        return [("predict", {"sequences": inputs})]
+
+
+class LongRangeTask(Task):
+    name = "long_range"
+    module = __spec__.name
+    config_class = LongRangeConfig
+    hparams = ("task", "cells", "lengths", "units", "layers", "batch_size", "steps", "lr",
+               "readout", "seed")
+
+    def prepare(self, config, saved_assets=None):
+        cell, length = config.one_run()
+        spec = TASKS[config.task]
+
+        def make_batch(index):
+            return spec.generate(np.random.default_rng([config.seed, 0, index]), config.batch_size, length)
+
+        return Generated(
+            {"task": config.task, "length": length}, make_batch,
+            spec.generate(np.random.default_rng([config.seed, 1]), config.validation_examples, length),
+            spec.generate(np.random.default_rng([config.seed, 2]), config.test_examples, length))
+
+    def save_assets(self, assets, folder):
+        (folder / TASK_FILE).write_text(json.dumps(assets) + "\n")
+
+    def load_assets(self, folder):
+        path = pathlib.Path(folder) / TASK_FILE
+        if not path.exists():
+            raise InputError(f"{folder}: no {TASK_FILE}; expected a long_range run folder")
+        return json.loads(path.read_text())
+
+    def run_name(self, config):
+        cell, length = config.one_run()
+        return f"{cell}-T{length}"
+
+    def describe(self, config, data):
+        cell, length = config.one_run()
+        spec = TASKS[config.task]
+        return (f"{config.task}, T = {length} ({spec.steps(length)} steps), {cell} x {config.units}: "
+                f"{config.steps} updates of {config.batch_size} fresh sequences; baseline "
+                f"{spec.error_name} {spec.baseline(length):.4f}")
+
+    def build_model(self, config, assets, inference=False):
+        cell, length = config.one_run()
+        spec = TASKS[config.task]
+        sequences = keras.Input((None, spec.features), name="sequences")
+        hidden = sequences
+        for layer in range(config.layers):
+            rnn_cell = make_cell(cell, config.units, 0.0, config.seed + layer, name=f"{cell}_cell_{layer}",
+                                 **cell_options(config, length))
+            last = layer == config.layers - 1
+            hidden = RecurrentLayer(rnn_cell, return_sequences=spec.per_step or not last,
+                                    name=f"rnn_{layer}")(hidden)
+        outputs = keras.layers.Dense(spec.outputs, name="readout")(hidden)
+        return keras.Model(sequences, outputs, name=f"long_range_{config.task}")
+
+    def update_rule(self, config, model, optimizer, data):
+        spec = TASKS[config.task]
+        if config.readout == "ridge" and config.one_run()[0] == "reservoir":
+            readout = model.get_layer("readout")
+            features = keras.Model(model.input, readout.input)
+            return RidgeReadoutTrainer(
+                features, readout, data.make_batch,
+                (lambda y: y[:, None]) if spec.regression else (lambda y: np.eye(spec.outputs)[y]),
+                config.ridge)
+        return GeneratedBatchTrainer(model, optimizer, batch_loss(spec), data.make_batch,
+                                     config.batch_size, config.clip_norm, config.clip_value,
+                                     config.jit_compile)
+
+    def evaluator(self, config, model, data):
+        cell, length = config.one_run()
+        spec = TASKS[config.task]
+        baseline = spec.baseline(length)
+        predict = tf.function(lambda x: model(x, training=False))
+        readout = model.get_layer("readout")
+
+        def error_of(examples):
+            inputs, targets = examples
+            outputs = np.concatenate([predict(inputs[start:start + 256]).numpy()
+                                      for start in range(0, len(inputs), 256)])
+            return task_error(spec, outputs, targets)
+
+        def last_step_loss(h):
+            _, targets = data.valid
+            rows = targets[:32, -1] if spec.per_step else targets[:32]
+            outputs = readout(h)
+            if spec.regression:
+                return tf.reduce_sum(tf.square(outputs[:, 0] - rows))
+            return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(rows, outputs))
+
+        def evaluate(step):
+            error = error_of(data.valid)
+            inputs = data.valid[0][:32]
+            state = [tf.zeros((len(inputs), size)) for c in recurrent_cells(model) for size in c.state_size]
+            norms = gradient_norms_through_time(recurrent_cells(model), inputs, state, last_step_loss)
+            metrics = {"valid/error": error, "valid/error_to_baseline": error / baseline,
+                       "gradient_flow/first_to_last_ratio": norms[0] / norms[-1]}
+            outputs = {"valid_error": error, "baseline": baseline,
+                       "trainable_parameters": sum(int(np.prod(w.shape)) for w in model.trainable_weights)}
+            summary = f"valid {spec.error_name} {error:.4f} (baseline {baseline:.4f})"
+            if step >= config.steps:
+                outputs["test_error"] = metrics["test/error"] = error_of(data.test)
+                summary += f", test {outputs['test_error']:.4f}"
+            return Evaluation(metrics, summary,
+                              images={"gradient_flow/plot": plot_png(norms, f"{cell}, T = {length}, step {step}")},
+                              outputs=outputs)
+
+        return evaluate
+
+    def serving(self, model, assets, folder):
+        return LongRangeServer(model, assets)
+
+
+TASK = LongRangeTask()
+
+
+def run_config(config, cell, length, sweep_dir):
+    """The config of one run of the sweep: one cell, one length, in the sweep's folder."""
+    name = f"{config.model_name or 'long_range_' + config.task}_{cell}_T{length}"
+    return dataclasses.replace(config, cells=cell, lengths=str(length), logdir=str(sweep_dir),
+                               model_name=name)
+
+
+def table_rows(config, results):
+    """One dict per run: what the summary table shows."""
+    spec = TASKS[config.task]
+    rows = []
+    for (cell, length), (result, seconds) in results.items():
+        baseline = spec.baseline(length)
+        rows.append({"cell": cell, "T": length, "test_error": result["test_error"],
+                     "baseline": baseline, "error_to_baseline": result["test_error"] / baseline,
+                     "solved": result["test_error"] <= SOLVED_SHARE * baseline,
+                     "trainable_parameters": result["trainable_parameters"],
+                     "seconds": round(seconds, 1)})
+    return rows
+
+
+def markdown_table(config, rows):
+    spec = TASKS[config.task]
+    lines = [f"Task: {config.task}; test {spec.error_name} ({config.test_examples} sequences) after "
+             f"{config.steps} updates of {config.batch_size}, {config.units} units; solved: at most "
+             f"{SOLVED_SHARE:.0%} of the baseline.", "",
+             "| cell | T | test error | baseline | error / baseline | solved | trainable parameters | seconds |",
+             "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for row in rows:
+        lines.append(f"| {row['cell']} | {row['T']} | {row['test_error']:.4f} | {row['baseline']:.4f} | "
+                     f"{row['error_to_baseline']:.3f} | {'yes' if row['solved'] else 'no'} | "
+                     f"{row['trainable_parameters']} | {row['seconds']} |")
+    return "\n".join(lines) + "\n"
+
+
+def error_plot_png(config, rows):
+    """PNG: test error against T per cell, with the baseline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spec = TASKS[config.task]
+    figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
+    lengths = sorted({row["T"] for row in rows})
+    for cell in dict.fromkeys(row["cell"] for row in rows):
+        points = sorted((row["T"], row["test_error"]) for row in rows if row["cell"] == cell)
+        axes.plot(*zip(*points), marker="o", label=cell)
+    axes.plot(lengths, [spec.baseline(t) for t in lengths], "k--", label="baseline")
+    axes.set_xscale("log")
+    axes.set_xlabel("T")
+    axes.set_ylabel(f"test {spec.error_name}")
+    axes.set_title(f"{config.task}: error against sequence length")
+    axes.legend()
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def write_sweep_summary(config, sweep_dir, rows):
+    """sweep.md, sweep.csv and TensorBoard (a table, the plot, error against T per cell as
+    the runs `curves/CELL`), each file written whole or not at all."""
+    markdown = markdown_table(config, rows)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    for name, text in (("sweep.md", markdown), ("sweep.csv", buffer.getvalue())):
+        partial = sweep_dir / f".{name}.{uuid.uuid4().hex}"
+        partial.write_text(text)
+        os.replace(partial, sweep_dir / name)
+    with tf.summary.create_file_writer(str(sweep_dir / "sweep")).as_default(step=0):
+        tf.summary.text("sweep/table", markdown)
+        tf.summary.image("sweep/error_against_length",
+                         tf.image.decode_png(error_plot_png(config, rows))[None])
+    for cell in dict.fromkeys(row["cell"] for row in rows):
+        with tf.summary.create_file_writer(str(sweep_dir / "curves" / cell)).as_default():
+            for row in rows:
+                if row["cell"] == cell:
+                    tf.summary.scalar("sweep/test_error_against_T", row["test_error"], step=row["T"])
+    return markdown
+
+
+@exit_on_input_error
+def main(argv=None):
+    config, resume = config_from_command_line(
+        TASK, argv, SMOKE, "Sweep recurrent cells over sequence lengths on a long-range task.")
+    if resume:
+        result = train_config(TASK, config, resume)
+        if result is not None:
+            print(f"export: {export_run(result['run_dir'], config.export_dir or None)}")
+        return
+    sweep_dir = new_run_dir(config.logdir, f"{config.task}-sweep")
+    results = {}
+    for length in config.length_list():
+        for cell in config.cell_list():
+            one = run_config(config, cell, length, sweep_dir)
+            started = time.perf_counter()
+            result = train_config(TASK, one)
+            if result is None:
+                print(f"sweep stopped; the runs so far are in {sweep_dir}")
+                return
+            exported = export_run(result["run_dir"], config.export_dir or None)
+            results[cell, length] = (result, time.perf_counter() - started)
+            print(f"{cell}, T = {length}: test error {result['test_error']:.4f} "
+                  f"(baseline {result['baseline']:.4f}); export: {exported}\n")
+    markdown = write_sweep_summary(config, sweep_dir, table_rows(config, results))
+    print(markdown)
+    print(f"sweep folder: {sweep_dir} (sweep.md, sweep.csv)")
+    print(f"TensorBoard:  tensorboard --logdir {sweep_dir}")
+
+
+if __name__ == "__main__":
+    main()

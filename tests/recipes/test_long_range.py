@@ -1,0 +1,133 @@
+"""`python -m recipes.long_range`: the smoke sweep end to end (runs, exports, table,
+TensorBoard), exact resume of both update rules, the served `predict` without the
+project, and bad flags."""
+
+import csv
+import dataclasses
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from event_files import load_events, scalar_series
+from export.saved_model import export_run
+from isolated import run_without_project
+from recipes.long_range import SMOKE, TASK, LongRangeConfig, main, run_config
+from zoo.data.long_range import TASKS
+from zoo.runs import restore_run
+from zoo.training import train_and_evaluate
+
+
+def run_recipe(*flags, cwd):
+    return subprocess.run([sys.executable, "-m", "recipes.long_range", *flags], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_the_smoke_sweep_trains_exports_and_writes_its_table(tmp_path):
+    result = run_recipe("--smoke", "--logdir", str(tmp_path / "runs"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "runs").iterdir()
+    cells, lengths = LongRangeConfig().cell_list(), [6, 12]
+    with open(sweep / "sweep.csv") as table:
+        rows = list(csv.DictReader(table))
+    assert [(row["cell"], int(row["T"])) for row in rows] == [(c, t) for t in lengths for c in cells]
+    for row in rows:
+        assert float(row["baseline"]) == pytest.approx(1 / 6)
+        assert np.isfinite(float(row["test_error"]))
+        assert row["solved"] in ("True", "False")
+    markdown = (sweep / "sweep.md").read_text()
+    assert markdown.count("\n| ") == 2 + len(rows) and markdown in result.stdout
+    runs = sorted(path for path in sweep.iterdir() if path.name[0].isdigit())
+    assert len(runs) == len(rows)
+    for run in runs:
+        (version,) = (run / "export").glob("long_range_adding_*/1")
+        assert (version / "saved_model.pb").exists()
+        assert (version / "assets.extra" / "tf_serving_warmup_requests").exists()
+        assert "gradient_flow/plot" in load_events(run).Tags()["tensors"]
+    assert {"sweep/table", "sweep/error_against_length"} <= set(load_events(sweep / "sweep").Tags()["tensors"])
+    for cell in cells:
+        curve = scalar_series(load_events(sweep / "curves" / cell), "sweep/test_error_against_T")
+        assert sorted(curve) == lengths
+
+
+def one_run(tmp_path, **overrides):
+    config = LongRangeConfig(**{**SMOKE, "logdir": str(tmp_path), **overrides})
+    cell, = config.cell_list()
+    length, = config.length_list()
+    return run_config(config, cell, length, tmp_path)
+
+
+def readout_weights(run_dir):
+    return [w.numpy() for w in restore_run(run_dir).model.get_layer("readout").weights]
+
+
+@pytest.mark.parametrize("cells,readout", [("gru", "gradient"), ("reservoir", "ridge")])
+def test_a_stopped_run_resumes_to_the_uninterrupted_result(tmp_path, cells, readout):
+    config = one_run(tmp_path, cells=cells, lengths="8", readout=readout)
+    whole = train_and_evaluate(TASK, config, tmp_path / "whole", show_progress=False)
+    stopped = train_and_evaluate(TASK, config, tmp_path / "parts", show_progress=False,
+                                 stop_requested=lambda step: step == 3)
+    assert stopped["stopped"] and stopped["steps"] == 3
+    resumed = train_and_evaluate(TASK, config, tmp_path / "parts", resume=True, show_progress=False)
+    assert resumed["test_error"] == pytest.approx(whole["test_error"], rel=1e-5)
+    for a, b in zip(readout_weights(tmp_path / "whole"), readout_weights(tmp_path / "parts")):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_ridge_readout_beats_the_mean_on_short_adding_sequences(tmp_path):
+    config = dataclasses.replace(one_run(tmp_path, cells="reservoir", lengths="4", readout="ridge"),
+                                 units=64, steps=20, batch_size=64, test_examples=1024)
+    result = train_and_evaluate(TASK, config, tmp_path / "run", show_progress=False)
+    assert result["test_error"] < 0.5 * TASKS["adding"].baseline(4)
+
+
+def test_exports_serve_without_the_project_as_the_python_model_predicts(tmp_path):
+    cases = {"adding": "12", "copy": "5", "temporal_order": "12"}
+    expected = {}
+    for task, length in cases.items():
+        config = one_run(tmp_path, task=task, cells="lstm", lengths=length)
+        result = train_and_evaluate(TASK, config, tmp_path / task, show_progress=False)
+        version = export_run(result["run_dir"])
+        inputs, _ = TASKS[task].generate(np.random.default_rng(5), 3, int(length))
+        np.save(tmp_path / f"{task}.npy", inputs)
+        expected[task] = (version, restore_run(result["run_dir"]).model(inputs).numpy())
+    output = run_without_project(f"""
+        import numpy as np, tensorflow as tf
+        for task, version in {({task: str(v) for task, (v, _) in expected.items()})!r}.items():
+            served = tf.saved_model.load(version).signatures["predict"]
+            result = served(sequences=tf.constant(np.load({str(tmp_path)!r} + f"/{{task}}.npy")))
+            for name, value in result.items():
+                np.save({str(tmp_path)!r} + f"/{{task}}.{{name}}.npy", value.numpy())
+            print(task, sorted(result))
+    """, cwd=tmp_path)
+    assert "adding ['prediction']" in output
+    assert "copy ['probabilities', 'symbol_ids']" in output
+    assert "temporal_order ['class_id', 'label', 'probabilities']" in output
+    np.testing.assert_allclose(np.load(tmp_path / "adding.prediction.npy"), expected["adding"][1][:, 0], atol=1e-5)
+    for task in ("copy", "temporal_order"):
+        probabilities = tf.nn.softmax(expected[task][1]).numpy()
+        np.testing.assert_allclose(np.load(tmp_path / f"{task}.probabilities.npy"), probabilities, atol=1e-5)
+    labels = np.load(tmp_path / "temporal_order.label.npy", allow_pickle=True)  # bytes objects
+    assert [label.decode() for label in labels] == [
+        ("XX", "XY", "YX", "YY")[i] for i in expected["temporal_order"][1].argmax(-1)]
+
+
+@pytest.mark.parametrize("flags,named", [
+    (["--cells", "lstm,transformer"], "--cells"),
+    (["--cells", "lstm,lstm"], "--cells"),
+    (["--lengths", "10,x"], "--lengths"),
+    (["--lengths", ""], "--lengths"),
+    (["--task", "temporal_order", "--lengths", "5"], "--lengths"),
+    (["--task", "copy", "--readout", "ridge"], "--readout"),
+    (["--units", "0"], "--units"),
+    (["--spectral-radius", "-1"], "--spectral-radius"),
+])
+def test_bad_flags_stop_with_one_line_and_write_nothing(tmp_path, capsys, flags, named):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--smoke", "--logdir", str(tmp_path / "runs"), *flags])
+    assert stopped.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0]
+    assert not (tmp_path / "runs").exists()
