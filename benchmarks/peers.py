@@ -5,7 +5,10 @@ Configuration for every peer: batch 64, 100 steps per window, embedding 64, voca
 96, one recurrent layer, Adam, whole training steps (forward, backward, update, carried
 state). FLOPs per character of a training step are taken as
 3 x forward = 6 x (G * units * (embedding + units) + units * vocab), G the gate count
-(LSTM 4, GRU 3, Elman 1).
+(LSTM 4, GRU 3, Elman, leaky and reservoir 1); the reservoir's fixed weights get no
+gradient, so its recurrent part counts 2 x forward (the forward and the dX chain).
+The leaky and reservoir cells have no Keras or PyTorch twin: their rows compare the
+fused pass with the zoo's own cell loop.
 """
 
 import argparse
@@ -18,12 +21,13 @@ from zoo.model import build_language_model
 
 BATCH, TIME, EMBEDDING, VOCAB = 64, 100, 64, 96
 WINDOWS = 4  # distinct training windows each peer cycles through
-GATES = {"lstm": 4, "gru": 3, "elman": 1}
+GATES = {"lstm": 4, "gru": 3, "elman": 1, "leaky": 1, "reservoir": 1}
 KERAS_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "elman": keras.layers.SimpleRNN}
 
 
 def flops_per_char(cell, units):
-    return 6 * (GATES[cell] * units * (EMBEDDING + units) + units * VOCAB)
+    recurrent_passes = 4 if cell == "reservoir" else 6
+    return recurrent_passes * GATES[cell] * units * (EMBEDDING + units) + 6 * units * VOCAB
 
 
 def keras_builtin_model(cell, units):
@@ -126,13 +130,15 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
         for units in arguments.units:
             steps = {"zoo": trainer(build_language_model(VOCAB, cell, units, 1, EMBEDDING)),
                      "loop": trainer(build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False)),
-                     "keras": trainer(keras_builtin_model(cell, units)),
                      "matmul": matmul_step}
-            if torch_device:
-                steps["torch"] = torch_trainer(cell, units, torch_device)
+            if cell in KERAS_LAYERS:
+                steps["keras"] = trainer(keras_builtin_model(cell, units))
+                if torch_device:
+                    steps["torch"] = torch_trainer(cell, units, torch_device)
             seconds = interleaved_seconds(steps, rounds_for(units))
             rate = {name: BATCH * TIME / seconds[name] for name in steps}
             zoo, torch_rate = rate["zoo"], rate.get("torch", float("nan"))
+            rate.setdefault("keras", float("nan"))
             gflops = zoo * flops_per_char(cell, units) / 1e9
             peak = matmul_flops / seconds["matmul"] / 1e9
             print(f"{cell:6} {units:5d} {zoo:9.0f} {rate['loop']:9.0f} {rate['keras']:10.0f} {torch_rate:10.0f} "

@@ -1,14 +1,11 @@
 """What every zoo cell promises: config round trip, .keras save/load, checks, mixed precision."""
 
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 import keras
 
-from cell_kinds import CELL_KINDS, randomize
+from cell_kinds import CELL_KINDS, assert_reloads_identically, randomize
 
 INPUT_DIM, UNITS = 6, 5
 
@@ -42,24 +39,7 @@ def test_get_config_round_trips(kind):
 
 def test_saved_models_reload_in_a_fresh_process_with_identical_outputs(tmp_path):
     x = np.random.default_rng(0).normal(size=(3, 8, INPUT_DIM)).astype("float32")
-    np.save(tmp_path / "x.npy", x)
-    for kind in CELL_KINDS:
-        model = model_with(kind)
-        model.save(tmp_path / f"{kind}.keras")
-        np.save(tmp_path / f"{kind}.npy", keras.ops.convert_to_numpy(model(x)))
-    # A fresh interpreter: the only thing that makes the cells known is `import zoo`.
-    script = textwrap.dedent(f"""
-        import pathlib, numpy as np, keras, zoo
-        folder = pathlib.Path({str(tmp_path)!r})
-        x = np.load(folder / "x.npy")
-        for kind in {sorted(CELL_KINDS)!r}:
-            model = keras.saving.load_model(folder / f"{{kind}}.keras", safe_mode=True)
-            np.save(folder / f"{{kind}}.reloaded.npy", keras.ops.convert_to_numpy(model(x)))
-    """)
-    subprocess.run([sys.executable, "-c", script], check=True)
-    for kind in CELL_KINDS:
-        np.testing.assert_array_equal(np.load(tmp_path / f"{kind}.reloaded.npy"),
-                                      np.load(tmp_path / f"{kind}.npy"), err_msg=kind)
+    assert_reloads_identically({kind: model_with(kind) for kind in CELL_KINDS}, x, tmp_path)
 
 
 @pytest.mark.parametrize("kind", sorted(CELL_KINDS))
