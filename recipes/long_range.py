@@ -15,21 +15,17 @@ size and the same hidden size (`--units`); their parameter counts differ (the ta
 shows them).
 """
 
-import csv
 import dataclasses
-import io
 import json
-import os
 import pathlib
 import time
-import uuid
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from export.long_range import LongRangeServer
 from export.saved_model import export_run
-from export.serving import MAX_BATCH, ServingModule, require
 from zoo.cells import CELLS, make_cell, time_scale_spread
 from zoo.cli import config_from_command_line, train_config
 from zoo.config import TrainingConfig, exit_on_input_error, setting
@@ -40,12 +36,12 @@ from zoo.minibatch import GeneratedBatchTrainer
 from zoo.recurrent_layer import RecurrentLayer
 from zoo.ridge import RidgeReadoutTrainer
 from zoo.runs import new_run_dir
+from zoo.sweep import write_sweep_summary
 from zoo.task import Evaluation, Task
 
 TASK_FILE = "task.json"
 # A run solves its task when its test error is at most this share of the baseline's.
 SOLVED_SHARE = 0.1
-ORDER_CLASSES = ("XX", "XY", "YX", "YY")
 
 
 def parse_list(flag, text, item):
@@ -176,45 +172,6 @@ def task_error(spec, outputs, targets):
         log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
         return float(-np.mean(np.take_along_axis(log_probs, targets[..., None], -1)))
     return float(np.mean(np.argmax(outputs, -1) != targets))
-
-
-class LongRangeServer(ServingModule):
-    """`predict`: sequences float32 [batch, time, features] -> the task's prediction:
-    `prediction` [batch] (adding), `probabilities` [batch, 4] and `label` (temporal
-    order), or `probabilities` [batch, time, 10] and `symbol_ids` [batch, time] (copy)."""
-
-    def __init__(self, model, assets):
-        super().__init__(model, name="long_range_server")
-        self.assets = assets
-        spec = TASKS[assets["task"]]
-        self.predict = tf.function(self._predict, input_signature=[
-            tf.TensorSpec([None, None, spec.features], tf.float32, name="sequences")])
-        self.track_variables()
-
-    def _predict(self, sequences):
-        spec = TASKS[self.assets["task"]]
-        shape = tf.shape(sequences)
-        checks = [require(shape[0] <= MAX_BATCH, f"sequences: at most {MAX_BATCH} per request"),
-                  require(shape[1] >= 1, "sequences: at least one time step"),
-                  require(tf.reduce_all(tf.math.is_finite(sequences)), "sequences: values must be finite")]
-        with tf.control_dependencies(checks):
-            outputs = self.model(tf.identity(sequences), training=False)
-        if spec.regression:
-            return {"prediction": outputs[:, 0]}
-        probabilities = tf.nn.softmax(outputs)
-        if spec.per_step:
-            return {"probabilities": probabilities, "symbol_ids": tf.argmax(outputs, -1, tf.int32)}
-        class_id = tf.argmax(outputs, -1, tf.int32)
-        return {"probabilities": probabilities, "class_id": class_id,
-                "label": tf.gather(tf.constant(ORDER_CLASSES), class_id)}
-
-    def signatures(self):
-        return {"predict": self.predict}
-
-    def warmup_requests(self):
-        spec = TASKS[self.assets["task"]]
-        inputs, _ = spec.generate(np.random.default_rng(0), 2, self.assets["length"])
-        return [("predict", {"sequences": inputs})]
 
 
 class LongRangeTask(Task):
@@ -351,71 +308,6 @@ def table_rows(config, results):
     return rows
 
 
-def markdown_table(config, rows):
-    spec = TASKS[config.task]
-    lines = [f"Task: {config.task}; test {spec.error_name} ({config.test_examples} sequences) after "
-             f"{config.steps} updates of {config.batch_size}, {config.units} units; solved: at most "
-             f"{SOLVED_SHARE:.0%} of the baseline.", "",
-             "| cell | T | test error | baseline | error / baseline | solved | trainable parameters | seconds |",
-             "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
-    for row in rows:
-        lines.append(f"| {row['cell']} | {row['T']} | {row['test_error']:.4f} | {row['baseline']:.4f} | "
-                     f"{row['error_to_baseline']:.3f} | {'yes' if row['solved'] else 'no'} | "
-                     f"{row['trainable_parameters']} | {row['seconds']} |")
-    return "\n".join(lines) + "\n"
-
-
-def error_plot_png(config, rows):
-    """PNG: test error against T per cell, with the baseline."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    spec = TASKS[config.task]
-    figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
-    lengths = sorted({row["T"] for row in rows})
-    for cell in dict.fromkeys(row["cell"] for row in rows):
-        points = sorted((row["T"], row["test_error"]) for row in rows if row["cell"] == cell)
-        axes.plot(*zip(*points), marker="o", label=cell)
-    axes.plot(lengths, [spec.baseline(t) for t in lengths], "k--", label="baseline")
-    axes.set_xscale("log")
-    axes.set_xlabel("T")
-    axes.set_ylabel(f"test {spec.error_name}")
-    axes.set_title(f"{config.task}: error against sequence length")
-    axes.legend()
-    axes.grid(True, alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def write_sweep_summary(config, sweep_dir, rows):
-    """sweep.md, sweep.csv and TensorBoard (a table, the plot, error against T per cell as
-    the runs `curves/CELL`), each file written whole or not at all."""
-    markdown = markdown_table(config, rows)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    for name, text in (("sweep.md", markdown), ("sweep.csv", buffer.getvalue())):
-        partial = sweep_dir / f".{name}.{uuid.uuid4().hex}"
-        partial.write_text(text)
-        os.replace(partial, sweep_dir / name)
-    with tf.summary.create_file_writer(str(sweep_dir / "sweep")).as_default(step=0):
-        tf.summary.text("sweep/table", markdown)
-        tf.summary.image("sweep/error_against_length",
-                         tf.image.decode_png(error_plot_png(config, rows))[None])
-    for cell in dict.fromkeys(row["cell"] for row in rows):
-        with tf.summary.create_file_writer(str(sweep_dir / "curves" / cell)).as_default():
-            for row in rows:
-                if row["cell"] == cell:
-                    tf.summary.scalar("sweep/test_error_against_T", row["test_error"], step=row["T"])
-    return markdown
-
-
 @exit_on_input_error
 def main(argv=None):
     config, resume = config_from_command_line(
@@ -439,7 +331,12 @@ def main(argv=None):
             results[cell, length] = (result, time.perf_counter() - started)
             print(f"{cell}, T = {length}: test error {result['test_error']:.4f} "
                   f"(baseline {result['baseline']:.4f}); export: {exported}\n")
-    markdown = write_sweep_summary(config, sweep_dir, table_rows(config, results))
+    spec = TASKS[config.task]
+    heading = (f"Task: {config.task}; test {spec.error_name} ({config.test_examples} sequences) after "
+               f"{config.steps} updates of {config.batch_size}, {config.units} units; solved: at most "
+               f"{SOLVED_SHARE:.0%} of the baseline.")
+    markdown = write_sweep_summary(sweep_dir, table_rows(config, results), heading,
+                                   f"{config.task}: test {spec.error_name}", spec.baseline)
     print(markdown)
     print(f"sweep folder: {sweep_dir} (sweep.md, sweep.csv)")
     print(f"TensorBoard:  tensorboard --logdir {sweep_dir}")

@@ -25,6 +25,7 @@ import numpy as np
 
 COPY_SYMBOLS, COPY_BLANK, COPY_MARKER, COPY_ALPHABET, COPY_RECALLED = 8, 8, 9, 10, 10
 ORDER_ALPHABET = "abcdBEXY"
+ORDER_CLASSES = ("XX", "XY", "YX", "YY")
 
 
 def one_hot(ids, size):
