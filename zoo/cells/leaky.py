@@ -70,23 +70,23 @@ class LeakyCell(RecurrentCell):
         super().__init__(units, **kwargs)
         self.trainable_leak = bool(trainable_leak)
         self.leak = _check_leak(leak, self.units, self.trainable_leak)
+        # The configured rates per unit: fixed ones as they are, trainable ones' start.
+        self._rates = np.broadcast_to(np.asarray(self.leak, np.float64), (self.units,))
         self.state_size = [self.units]
 
     def build(self, input_shape):
         super().build(input_shape)
-        rates = np.broadcast_to(np.asarray(self.leak, np.float64), (self.units,))
         self.leak_logit = None
         if self.trainable_leak:
             self.leak_logit = self.add_weight(
                 shape=(self.units,), name="leak_logit",
-                initializer=keras.initializers.Constant(np.log(rates / (1.0 - rates))))
+                initializer=keras.initializers.Constant(np.log(self._rates / (1.0 - self._rates))))
 
     def leak_rates(self):
         """a, [units], in the cell's compute dtype."""
         if self.trainable_leak:
             return ops.sigmoid(ops.cast(self.leak_logit, self.compute_dtype))
-        rates = np.broadcast_to(np.asarray(self.leak, np.float64), (self.units,))
-        return ops.convert_to_tensor(rates, dtype=self.compute_dtype)
+        return ops.convert_to_tensor(self._rates, dtype=self.compute_dtype)
 
     def call(self, inputs, states, training=False):
         h_tm1 = states[0]
