@@ -36,15 +36,16 @@ def leaky_sequence(x, h_0, kernel, recurrent_kernel, bias, leak):
         recurrent_kernel_t = transposed_copy(recurrent_kernel)
         keep = 1.0 - leak
         h_prev = [h_0] + hs[:-1]
-        d_z, d_leak = [None] * len(hs), tf.zeros_like(leak)
+        d_z, d_h_steps = [None] * len(hs), [None] * len(hs)
         for t in reversed(range(len(hs))):
-            d_h = d_h + d_outputs[t]
-            d_leak += tf.reduce_sum(d_h * (gs[t] - h_prev[t]), axis=0)
+            d_h = d_h_steps[t] = d_h + d_outputs[t]
             d_z[t] = tf.raw_ops.TanhGrad(y=gs[t], dy=d_h * leak)
             d_h = d_h * keep + tf.matmul(d_z[t], recurrent_kernel_t)
         d_z = rows(d_z)
         d_x, d_kernel, d_bias = input_gradients(x, kernel, d_z)
         d_recurrent_kernel, _ = recurrent_gradients(h_prev, d_z)
+        # da in one reduction over all steps, off the sequential chain.
+        d_leak = tf.reduce_sum(rows(d_h_steps) * (rows(gs) - rows(h_prev)), axis=0)
         return d_x, d_h, d_kernel, d_recurrent_kernel, d_bias, d_leak
 
     outputs = tf.stack(hs, axis=1)
