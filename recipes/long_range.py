@@ -168,9 +168,7 @@ def task_error(spec, outputs, targets):
     if spec.regression:
         return float(np.mean(np.square(outputs[:, 0] - targets)))
     if spec.per_step:
-        logits = outputs - outputs.max(-1, keepdims=True)
-        log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-        return float(-np.mean(np.take_along_axis(log_probs, targets[..., None], -1)))
+        return float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, outputs)))
     return float(np.mean(np.argmax(outputs, -1) != targets))
 
 

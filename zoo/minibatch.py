@@ -55,7 +55,7 @@ class MinibatchTrainer:
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.batch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch")
         optimizer.build(model.trainable_variables)
-        self._update = tf.function(self._update_step, jit_compile=jit_compile)
+        self._update = tf.function(lambda *batch: loss_update(self, batch), jit_compile=jit_compile)
 
     def checkpointed(self):
         return {"epoch": self.epoch, "batch": self.batch}
@@ -78,9 +78,6 @@ class MinibatchTrainer:
     def train_step(self, *batch):
         """One update on a batch; returns the dict of `zoo.updates.guarded_update`."""
         return self._update(*batch)
-
-    def _update_step(self, *batch):
-        return loss_update(self, batch)
 
 
 def loss_update(rule, batch):
