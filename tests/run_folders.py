@@ -13,11 +13,27 @@ def wait_for(condition, timeout=120):
         time.sleep(0.05)
 
 
+def run_folders(logdir):
+    """The run folders under `logdir` (none while it is missing); a hidden folder is a
+    run still being created, not yet one."""
+    logdir = pathlib.Path(logdir)
+    if not logdir.exists():
+        return []
+    return [p for p in logdir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+
+
 def only_run(logdir):
-    """The one run folder under `logdir` (a hidden folder is a run still being created)."""
-    runs = [p for p in pathlib.Path(logdir).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    """The one run folder under `logdir`."""
+    runs = run_folders(logdir)
     assert len(runs) == 1, runs
     return runs[0]
+
+
+def has_checkpoint(logdir, step):
+    """Whether `logdir`'s one run folder has a checkpoint of `step` (a wait_for condition:
+    False while the run folder is still being created)."""
+    runs = run_folders(logdir)
+    return len(runs) == 1 and step in checkpoint_steps(runs[0])
 
 
 def checkpoint_steps(run_dir):

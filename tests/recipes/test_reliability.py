@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from char_lm_runs import restore_model, smoke_config, train_char_lm
 from event_files import load_events, scalar_series
-from run_folders import checkpoint_steps, only_run, wait_for
+from run_folders import checkpoint_steps, has_checkpoint, only_run, wait_for
 from served_state import state_sizes
 from recipes import char_lm
 from recipes.char_lm import main
@@ -52,8 +52,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
         tmp_path, uninterrupted, kill_after_checkpoint, corrupt_newest):
     logdir = tmp_path / "runs"
     process = run_cli("--smoke", "--steps", str(STEPS), "--logdir", str(logdir))
-    wait_for(lambda: logdir.exists() and any(logdir.iterdir())
-             and kill_after_checkpoint in checkpoint_steps(only_run(logdir)))
+    wait_for(lambda: has_checkpoint(logdir, kill_after_checkpoint))
     process.kill()  # SIGKILL: no handler runs
     process.wait()
     run_dir = only_run(logdir)
@@ -74,8 +73,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
 def test_sigterm_stops_cleanly_with_a_checkpoint_and_says_how_to_resume(tmp_path, uninterrupted):
     logdir = tmp_path / "runs"
     process = run_cli("--smoke", "--steps", str(STEPS), "--logdir", str(logdir))
-    wait_for(lambda: logdir.exists() and any(logdir.iterdir())
-             and 10 in checkpoint_steps(only_run(logdir)))
+    wait_for(lambda: has_checkpoint(logdir, 10))
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=120)
     run_dir = only_run(logdir)

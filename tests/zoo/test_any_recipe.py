@@ -19,7 +19,7 @@ import toy_recipe
 from char_lm_runs import smoke_config, train_char_lm
 from event_files import load_events, scalar_series
 from isolated import run_without_project
-from run_folders import checkpoint_steps, only_run, wait_for
+from run_folders import checkpoint_steps, has_checkpoint, only_run, wait_for
 from tensorboard_server import tensorboard
 from zoo.errors import InputError
 from zoo.runs import load_config, restore_run
@@ -84,7 +84,7 @@ def test_sigkill_then_resume_continues_with_the_same_losses(toy_run, tmp_path):
     logdir = tmp_path / "runs"
     process = command("toy_recipe", "--smoke", "--logdir", str(logdir))
 
-    wait_for(lambda: logdir.exists() and any(logdir.iterdir()) and 8 in checkpoint_steps(only_run(logdir)))
+    wait_for(lambda: has_checkpoint(logdir, 8))
     process.send_signal(signal.SIGKILL)
     process.wait()
     run_dir = only_run(logdir)
