@@ -70,8 +70,9 @@ class OneLineParser(argparse.ArgumentParser):
 def add_config_flags(parser, config_class):
     """One flag per field; unset flags are absent from the parsed namespace."""
     for field in dataclasses.fields(config_class):
-        kwargs = dict(default=argparse.SUPPRESS, dest=field.name,
-                      help=f"{field.metadata['why']} (default: {field.default!r})")
+        # argparse %-formats help texts; a why's own "10%" must stay literal.
+        why = f"{field.metadata['why']} (default: {field.default!r})".replace("%", "%%")
+        kwargs = dict(default=argparse.SUPPRESS, dest=field.name, help=why)
         if field.type is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:

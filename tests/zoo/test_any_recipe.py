@@ -120,3 +120,21 @@ def test_tensorboard_shows_the_hparams_of_two_recipes_in_one_logdir(tmp_path):
             infos = {info["name"]: info for info in json.load(reply)["hparamInfos"]}
     assert sorted(infos["recipe"]["domainDiscrete"]) == ["char_lm", "toy"]
     assert {"cell", "units", "k1", "k2"} <= set(infos)  # both recipes' own hparams
+
+
+@pytest.mark.parametrize("recipe", ["recipes.char_lm", "recipes.long_range"])
+def test_every_recipes_help_lists_each_setting_with_its_why(recipe, capsys):
+    """--help shows every config field (a why with a literal "%" once broke argparse's
+    formatting of the whole page)."""
+    import dataclasses
+    import importlib
+
+    module = importlib.import_module(recipe)
+    with pytest.raises(SystemExit) as stopped:
+        module.main(["--help"])
+    assert stopped.value.code == 0
+    # Compared without white space: argparse wraps lines at spaces and after hyphens.
+    page = "".join(capsys.readouterr().out.split())
+    for field in dataclasses.fields(module.TASK.config_class):
+        assert "--" + field.name.replace("_", "-") in page
+        assert "".join(field.metadata["why"].split()) in page
