@@ -19,7 +19,7 @@ from zoo.recurrent_layer import RecurrentLayer
 
 
 def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout=0.0, seed=0,
-                         fused=True, name="language_model"):
+                         fused=True, embedding_initializer="uniform", name="language_model"):
     """A functional Keras model (see the module docstring).
 
     Args:
@@ -33,11 +33,14 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
         seed: Seed of the dropout masks.
         fused: Let the recurrent layers run their fused pass (`zoo.recurrent_layer`);
             False runs the cells step by step (same results, slower).
+        embedding_initializer: Initializer of the embedding table (Keras' default,
+            "uniform", is U(-0.05, 0.05)).
         name: The Keras model's name.
     """
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     state_inputs, state_outputs = [], []
-    hidden = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(token_ids)
+    hidden = keras.layers.Embedding(vocab_size, embedding_dim, embeddings_initializer=embedding_initializer,
+                                    name="embedding")(token_ids)
     for layer in range(layers):
         rnn_cell = make_cell(cell, units, dropout, seed + layer, name=f"{cell}_cell_{layer}")
         layer_state = [keras.Input((size,), name=f"state_{layer}_{part}")
