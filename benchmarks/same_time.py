@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
-from benchmarks.torch_char_lm import TorchCharLM, corpus_streams, tbptt_windows, train_for  # noqa: E402
+from benchmarks.torch_char_lm import TorchCharLM, corpus_streams, train_for  # noqa: E402
 from recipes.char_lm import TASK, CharLMConfig  # noqa: E402
 from zoo.cpu_allocator import keep_freed_memory_in_process  # noqa: E402
 from zoo.data import tbptt_windows as zoo_windows  # noqa: E402
@@ -86,17 +86,8 @@ class TorchPeer:
         config = dataclasses.replace(self.config, steps=steps)
         started = time.perf_counter()
         self.trainer = TorchCharLM(config, self.vocab_size)
-        times = []
-        original = self.trainer.train_step
-
-        def timed_step(inputs, targets):
-            before = time.perf_counter()
-            loss = original(inputs, targets)
-            times.append(time.perf_counter() - before)
-            return loss
-
-        self.trainer.train_step = timed_step
-        updates, _ = train_for(self.trainer, self.train_streams, steps, seconds - (time.perf_counter() - started))
+        updates, _, times = train_for(self.trainer, self.train_streams, steps,
+                                      seconds - (time.perf_counter() - started))
         return updates, time.perf_counter() - started, times
 
     def validation_bits(self):

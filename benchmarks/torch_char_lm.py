@@ -23,20 +23,16 @@ does.
 import math
 import time
 
-import numpy as np
-
-from zoo.data import Vocabulary, cut_into_streams, load_corpus, split_corpus
-from zoo.data.streams import window_count
+from zoo.data import tbptt_windows as zoo_windows
 
 
 def corpus_streams(config):
-    """(vocabulary size, train streams, validation streams) exactly as the recipe makes
-    them (`recipes.char_lm.CharLMTask.prepare`)."""
-    train_text, valid_text = split_corpus(load_corpus(config.data), config.validation_fraction)
-    vocabulary = Vocabulary.from_text(train_text, f"--data {config.data!r}")
-    rows = min(config.batch_size, len(valid_text) // (config.k1 + 1))
-    return (vocabulary.size, cut_into_streams(vocabulary.encode(train_text), config.batch_size),
-            cut_into_streams(vocabulary.encode(valid_text), rows))
+    """(vocabulary size, train streams, validation streams), those of the recipe's own
+    `prepare`."""
+    from recipes.char_lm import TASK
+
+    data = TASK.prepare(config)
+    return data.assets.size, data.train_streams, data.valid_streams
 
 
 def learning_rate(config, updates_made):
@@ -124,33 +120,33 @@ class TorchCharLM:
 
     def validation_loss(self, streams):
         """Mean loss in nats per character over tiling k1 windows, from zero state."""
-        torch, k1 = self.torch, self.config.k1
         self.modules.eval()
-        state, total = self._zero_state(streams.shape[0]), 0.0
-        count = window_count(streams.shape[1], k1, k1)
-        with torch.inference_mode():
-            for n in range(count):
-                window = torch.from_numpy(streams[:, n * k1:n * k1 + k1 + 1]).long()
-                logits, state = self._forward(window[:, :-1], state, False)
-                total += float(self._loss(logits, window[:, 1:]))
-        return total / (count * k1 * streams.shape[0])
+        state, total, count = self._zero_state(streams.shape[0]), 0.0, 0
+        with self.torch.inference_mode():
+            for inputs, targets in tbptt_windows(streams, self.config.k1):
+                logits, state = self._forward(self.torch.from_numpy(inputs).long(), state, False)
+                total += float(self._loss(logits, self.torch.from_numpy(targets).long()))
+                count += targets.size
+        return total / count
 
 
 def tbptt_windows(streams, k1):
-    """(inputs, targets) NumPy windows of an epoch, in order, as `zoo.data.tbptt_windows`."""
-    for n in range(window_count(streams.shape[1], k1, k1)):
-        window = streams[:, n * k1:n * k1 + k1 + 1]
-        yield window[:, :-1], window[:, 1:]
+    """The recipe's windows of an epoch (`zoo.data.tbptt_windows`, k1 == k2) as NumPy."""
+    for inputs, targets in zoo_windows(streams, k1, k1):
+        yield inputs.numpy(), targets.numpy()
 
 
 def train_for(trainer, streams, steps, seconds):
     """Train `steps` updates or until `seconds` have passed, whichever comes first;
-    epochs start from zero state. Returns (updates made, seconds spent)."""
-    started = time.perf_counter()
+    epochs start from zero state. Returns (updates made, seconds spent, seconds of each
+    update)."""
+    started, times = time.perf_counter(), []
     while trainer.updates < steps:
         trainer.state = None  # every epoch starts from zero state
         for inputs, targets in tbptt_windows(streams, trainer.config.k1):
-            trainer.train_step(np.ascontiguousarray(inputs), np.ascontiguousarray(targets))
+            before = time.perf_counter()
+            trainer.train_step(inputs, targets)
+            times.append(time.perf_counter() - before)
             if trainer.updates >= steps or time.perf_counter() - started >= seconds:
-                return trainer.updates, time.perf_counter() - started
-    return trainer.updates, time.perf_counter() - started
+                return trainer.updates, time.perf_counter() - started, times
+    return trainer.updates, time.perf_counter() - started, times
