@@ -10,13 +10,18 @@ these that applies, and falls back to the next:
    runs cuDNN on a GPU. The zoo cells keep Keras' weight layout, so the kernel reads
    their weights unchanged. Where the backend has no such kernel (TensorFlow or PyTorch
    on a CPU, say) this step is skipped.
-2. A sequence of one step (generation, serving's `step`): the cell, called once. The
-   fused pass's setup (reordered weight copies, stacking) would cost more than the step.
+2. A sequence of one step without a mask (generation, serving's `step`): the cell,
+   called once. The fused pass's setup (reordered weight copies, stacking) would cost
+   more than the step.
 3. On TensorFlow, a fused whole-sequence pass from `zoo.fused` (tanh / sigmoid; a GRU
-   with `reset_after=True`; any Elman, leaky or reservoir cell; no recurrent dropout, no
-   mask, not reversed;
+   with `reset_after=True`; any Elman, leaky or reservoir cell; no recurrent dropout;
    a time length known when the graph is built, at most `MAX_FUSED_STEPS`): one input
    projection for all steps and a hand-written backward pass (see `zoo.fused.layout`).
+   It takes masks and `go_backwards` with Keras' semantics: a masked step keeps the
+   state it had, and its output is the last output of a step taken (zeros before the
+   first one, or with `zero_output_for_mask`); a backward layer reads the whole padded
+   sequence reversed, as `keras.layers.RNN` does, so with right padding it starts at
+   each row's last valid step.
 4. Anywhere else, the cell step by step, as `keras.layers.RNN` runs it.
 
 All of them compute the same function, to float rounding; the input dropout mask is the
@@ -122,22 +127,22 @@ class RecurrentLayer(keras.layers.RNN):
     def runs_fused(self, sequences, mask=None):
         """Whether a call on `sequences` can take the `zoo.fused` pass (step 3 above)."""
         steps = sequences.shape[1]
-        return (self.fused and keras.backend.backend() == "tensorflow" and mask is None
-                and not self.go_backwards and steps is not None and steps <= MAX_FUSED_STEPS
-                and _fused_sequence(self.cell) is not None)
+        return (self.fused and keras.backend.backend() == "tensorflow" and steps is not None
+                and steps <= MAX_FUSED_STEPS and _fused_sequence(self.cell) is not None)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if not self.fused or mask is not None or self.cell.recurrent_dropout:
+        if not self.fused or self.cell.recurrent_dropout:
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
-        result = self._backend_kernel(sequences, initial_state, training)
-        if result is not None:
-            return result
-        if sequences.shape[1] == 1:
-            # Step 2 above; the cell applies its own dropout mask.
-            output, states = self.cell(sequences[:, 0], list(initial_state), training=training)
-            return output, ops.expand_dims(output, 1), states
+        if mask is None:
+            result = self._backend_kernel(sequences, initial_state, training)
+            if result is not None:
+                return result
+            if sequences.shape[1] == 1:
+                # Step 2 above; the cell applies its own dropout mask.
+                output, states = self.cell(sequences[:, 0], list(initial_state), training=training)
+                return output, ops.expand_dims(output, 1), states
         if self.runs_fused(sequences, mask):
-            return self._fused_pass(self._dropped_out(sequences, training), initial_state)
+            return self._fused_pass(self._dropped_out(sequences, training), initial_state, mask)
         return super().inner_loop(sequences, initial_state, mask=mask, training=training)
 
     def _dropped_out(self, sequences, training):
@@ -172,11 +177,26 @@ class RecurrentLayer(keras.layers.RNN):
             self.supports_jit = False
         return result
 
-    def _fused_pass(self, sequences, initial_state):
-        """The `zoo.fused` sequence (step 3 above) on `sequences`, input dropout already applied."""
+    def _fused_pass(self, sequences, initial_state, mask=None):
+        """The `zoo.fused` sequence (step 3 above) on `sequences`, input dropout already
+        applied: (last output, outputs, final states) as `keras.layers.RNN.inner_loop`
+        gives them (outputs in the order the steps were taken)."""
+        import tensorflow as tf
+
+        if mask is not None:
+            mask = tf.cast(mask, tf.bool)
+        if self.go_backwards:
+            sequences = tf.reverse(sequences, [1])
+            mask = None if mask is None else tf.reverse(mask, [1])
         weights = _fused_weights(self.cell, sequences.dtype)
-        outputs, *states = _fused_sequence(self.cell)(sequences, *initial_state, *weights)
-        return outputs[:, -1], outputs, states
+        states, *final = _fused_sequence(self.cell)(sequences, *initial_state, *weights, mask=mask)
+        outputs = states  # h_t is each cell's output; a masked step's state is h_{t-1}
+        if mask is not None:
+            # A masked step's output: the last taken step's (zeros before the first taken
+            # one), or zeros with zero_output_for_mask.
+            taken = mask if self.zero_output_for_mask else tf.cumsum(tf.cast(mask, tf.int32), axis=1) > 0
+            outputs = tf.where(taken[:, :, None], states, tf.zeros_like(states))
+        return outputs[:, -1], outputs, final
 
     def get_config(self):
         return {**super().get_config(), "fused": self.fused}

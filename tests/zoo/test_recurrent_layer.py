@@ -101,22 +101,12 @@ def test_fused_gradients_when_only_part_of_the_result_is_used(kind, uses):
                      outputs_and_gradients(loop, x, state, False, uses), tolerance=1e-12)
 
 
-@pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
-def test_fused_gradients_match_central_differences(kind):
-    fused, _ = layer_pair(kind)
-    x, state = inputs_for(fused)
-    rng = np.random.default_rng(13)
-    probe = tf.constant(rng.normal(size=(BATCH, STEPS, UNITS)))
-
-    def loss():
-        outputs, *final = fused(x, initial_state=state)
-        return tf.reduce_sum(outputs * probe) + sum(tf.reduce_sum(s * s) for s in final)
-
+def assert_gradients_match_central_differences(layer, loss, eps=1e-6):
+    """The autodiff gradients of `loss()` for `layer`'s weights against central differences."""
     with tf.GradientTape() as tape:
         value = loss()
-    autodiff = tape.gradient(value, fused.trainable_variables)
-    eps = 1e-6
-    for variable, gradient in zip(fused.trainable_variables, autodiff):
+    autodiff = tape.gradient(value, layer.trainable_variables)
+    for variable, gradient in zip(layer.trainable_variables, autodiff):
         base = variable.numpy()
         numeric = np.zeros_like(base)
         for index in np.ndindex(base.shape):
@@ -131,6 +121,20 @@ def test_fused_gradients_match_central_differences(kind):
         np.testing.assert_allclose(gradient.numpy(), numeric, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
+def test_fused_gradients_match_central_differences(kind):
+    fused, _ = layer_pair(kind)
+    x, state = inputs_for(fused)
+    rng = np.random.default_rng(13)
+    probe = tf.constant(rng.normal(size=(BATCH, STEPS, UNITS)))
+
+    def loss():
+        outputs, *final = fused(x, initial_state=state)
+        return tf.reduce_sum(outputs * probe) + sum(tf.reduce_sum(s * s) for s in final)
+
+    assert_gradients_match_central_differences(fused, loss)
+
+
 def loop_only_cases():
     return {
         "gru_reset_before": (lambda: zoo.GRUCell(UNITS, reset_after=False, dtype="float64"), {}),
@@ -138,7 +142,6 @@ def loop_only_cases():
         "relu_elman": (lambda: zoo.ElmanCell(UNITS, activation="relu", dtype="float64"), {}),
         "hard_sigmoid_lstm": (lambda: zoo.LSTMCell(UNITS, recurrent_activation="hard_sigmoid",
                                                    dtype="float64"), {}),
-        "go_backwards": (lambda: zoo.LSTMCell(UNITS, dtype="float64"), {"go_backwards": True}),
         "fused_off": (lambda: zoo.LSTMCell(UNITS, dtype="float64"), {"fused": False}),
     }
 
@@ -172,16 +175,84 @@ def test_a_one_step_sequence_equals_the_cell_loop(kind, training):
     assert_all_close(*results, tolerance=1e-12)
 
 
-def test_masks_unknown_and_overlong_time_lengths_run_the_loop():
+def test_unknown_and_overlong_time_lengths_run_the_loop():
     layer = RecurrentLayer(zoo.LSTMCell(UNITS), return_sequences=True)
     layer.build((None, None, FEATURES))
     known = tf.zeros((BATCH, STEPS, FEATURES))
     assert layer.runs_fused(known)
-    assert not layer.runs_fused(known, mask=tf.ones((BATCH, STEPS), bool))
+    assert layer.runs_fused(known, mask=tf.ones((BATCH, STEPS), bool))
     assert not layer.runs_fused(tf.zeros((BATCH, MAX_FUSED_STEPS + 1, FEATURES)))
     assert not layer.runs_fused(keras.KerasTensor((BATCH, None, FEATURES)))
-    masked = layer(known, mask=tf.constant([[True] * STEPS, [True] * 3 + [False] * 4, [True] * STEPS]))
-    assert masked.shape == (BATCH, STEPS, UNITS)
+
+
+# Rows of mixed lengths (right padding, one row full, one of a single step) and one mask
+# with holes, which Keras' loop also takes: a masked step keeps the state.
+MASKS = {
+    "right_padded": [[True] * STEPS, [True] * 3 + [False] * 4, [True] + [False] * 6],
+    "holes": [[True, False, True, True, False, False, True], [False, True] * 3 + [True],
+              [False] * 4 + [True] * 3],
+}
+
+
+def masked_pair(kind, go_backwards, zero_output_for_mask=False, **cell_kwargs):
+    """(fused, loop) as `layer_pair`, reading the sequence backwards or not."""
+    layers = [RecurrentLayer(FUSED_KINDS[kind](dtype="float64", seed=3, **cell_kwargs), fused=fused,
+                             return_sequences=True, return_state=True, go_backwards=go_backwards,
+                             zero_output_for_mask=zero_output_for_mask, dtype="float64")
+              for fused in (True, False)]
+    for layer in layers:
+        layer.build((BATCH, STEPS, FEATURES))
+    randomize(layers[0], seed=5)
+    layers[1].set_weights(layers[0].get_weights())
+    return layers
+
+
+def masked_outputs_and_gradients(layer, x, state, mask, training=False):
+    with tf.GradientTape() as tape:
+        tape.watch([x, *state])
+        outputs, *final = layer(x, initial_state=state, mask=mask, training=training)
+        loss = tf.reduce_sum(tf.sin(3.0 * outputs)) + sum(tf.reduce_sum(tf.cos(2.0 * s)) for s in final)
+    return [outputs, *final, *tape.gradient(loss, [x, *state, *layer.trainable_variables])]
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "tf.function"])
+@pytest.mark.parametrize("mask", sorted(MASKS))
+@pytest.mark.parametrize("go_backwards", [False, True], ids=["forward", "reversed"])
+@pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
+def test_masked_and_reversed_fused_passes_equal_the_cell_loop(kind, go_backwards, mask, graph):
+    """Outputs (padded steps included), final states and every gradient, float64."""
+    fused, loop = masked_pair(kind, go_backwards)
+    x, state = inputs_for(fused)
+    step_mask = tf.constant(MASKS[mask])
+    assert fused.runs_fused(x, step_mask) and not loop.runs_fused(x, step_mask)
+    run = tf.function(masked_outputs_and_gradients) if graph else masked_outputs_and_gradients
+    assert_all_close(run(fused, x, state, step_mask), run(loop, x, state, step_mask), tolerance=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["gru_reset_after", "lstm"])
+def test_masked_fused_pass_with_zero_outputs_and_dropout_equals_the_cell_loop(kind):
+    fused, loop = masked_pair(kind, True, zero_output_for_mask=True, dropout=0.3)
+    x, state = inputs_for(fused)
+    results = []
+    for layer in (fused, loop):
+        layer.cell.seed_generator.state.assign([11, 0])
+        results.append(masked_outputs_and_gradients(layer, x, state, tf.constant(MASKS["right_padded"]), True))
+    assert_all_close(*results, tolerance=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "leaky_trainable"])
+def test_masked_fused_gradients_match_central_differences(kind):
+    """Independent of the loop: the masked, reversed pass against finite differences."""
+    fused, _ = masked_pair(kind, True)
+    x, state = inputs_for(fused)
+    mask = tf.constant(MASKS["right_padded"])
+    probe = tf.constant(np.random.default_rng(13).normal(size=(BATCH, STEPS, UNITS)))
+
+    def loss():
+        outputs, *final = fused(x, initial_state=state, mask=mask)
+        return tf.reduce_sum(outputs * probe) + sum(tf.reduce_sum(s * s) for s in final)
+
+    assert_gradients_match_central_differences(fused, loss)
 
 
 def test_mixed_precision_fused_pass_tracks_float32():

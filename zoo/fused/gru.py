@@ -12,59 +12,64 @@ Backward through step t, given dh (from h_t's uses):
     dX_h = dh * (1 - z) * (1 - hh^2)
     [dX_z dX_r] = [dh * (h_{t-1} - hh),  dX_h * H_h] * s * (1 - s),   s = [z r]
     dH = [dX_z, dX_r, dX_h * r],   dh_{t-1} = dh * z + dH U^T
+
+With a mask, a masked step keeps h_{t-1} and passes dh straight back
+(`zoo.fused.layout.StepMasks`).
 """
 
 import tensorflow as tf
 
-from zoo.fused.layout import (gradient_or_zeros, input_gradients, project_all_steps, recurrent_gradients,
-                              rows, transposed_copy)
+from zoo.fused.layout import (StepMasks, gradient_or_zeros, input_gradients, plus, project_all_steps,
+                              recurrent_gradients, rows, transposed_copy)
 
 
-def gru_sequence(x, h_0, kernel, recurrent_kernel, bias):
-    """(h_1..T [batch, T, units], h_T) for x [batch, T, in] with static T.
+def gru_sequence(x, h_0, kernel, recurrent_kernel, bias, mask=None):
+    """(h_1..T [batch, T, units], h_T) for x [batch, T, in] with static T; mask bool
+    [batch, T] or None.
 
     `bias` is the [2, 3 * units] bias of `reset_after=True` (row 0 input, row 1
     recurrent).
     """
-    return _run(x, h_0, kernel, recurrent_kernel, bias[0], bias[1])
+    steps = StepMasks(mask, x.shape[1])
 
+    @tf.custom_gradient
+    def run(x, h_0, kernel, recurrent_kernel, input_bias, recurrent_bias):
+        units = h_0.shape[-1]
+        h = h_0
+        hs, h_prev, gates, candidates, recurrent_candidates = [], [], [], [], []
+        for t, x_proj_t in enumerate(project_all_steps(x, kernel, input_bias)):
+            x_zr, x_h = tf.split(x_proj_t, [2 * units, units], axis=1)
+            h_zr, h_h = tf.split(tf.matmul(h, recurrent_kernel) + recurrent_bias, [2 * units, units], axis=1)
+            s = tf.sigmoid(x_zr + h_zr)
+            z, r = tf.split(s, 2, axis=1)
+            hh = tf.tanh(x_h + r * h_h)
+            h_prev.append(h)
+            h = steps.keep(t, hh + z * (h - hh), h)
+            hs.append(h)
+            gates.append((s, z, r))
+            candidates.append(hh)
+            recurrent_candidates.append(h_h)
 
-@tf.custom_gradient
-def _run(x, h_0, kernel, recurrent_kernel, input_bias, recurrent_bias):
-    units = h_0.shape[-1]
-    h = h_0
-    hs, gates, candidates, recurrent_candidates = [], [], [], []
-    for x_proj_t in project_all_steps(x, kernel, input_bias):
-        x_zr, x_h = tf.split(x_proj_t, [2 * units, units], axis=1)
-        h_zr, h_h = tf.split(tf.matmul(h, recurrent_kernel) + recurrent_bias, [2 * units, units], axis=1)
-        s = tf.sigmoid(x_zr + h_zr)
-        z, r = tf.split(s, 2, axis=1)
-        hh = tf.tanh(x_h + r * h_h)
-        h = hh + z * (h - hh)
-        hs.append(h)
-        gates.append((s, z, r))
-        candidates.append(hh)
-        recurrent_candidates.append(h_h)
+        def backward(d_outputs, d_h_last):
+            d_outputs = tf.unstack(gradient_or_zeros(d_outputs, outputs), axis=1)
+            d_h = gradient_or_zeros(d_h_last, h_0)
+            recurrent_kernel_t = transposed_copy(recurrent_kernel)
+            d_x, d_h_proj = [None] * len(hs), [None] * len(hs)
+            for t in reversed(range(len(hs))):
+                s, z, r = gates[t]
+                d_h, d_kept = steps.split(t, d_h + d_outputs[t])
+                d_x_h = tf.raw_ops.TanhGrad(y=candidates[t], dy=d_h * (1.0 - z))
+                d_s = tf.concat([d_h * (h_prev[t] - candidates[t]), d_x_h * recurrent_candidates[t]], axis=1)
+                d_x_zr = tf.raw_ops.SigmoidGrad(y=s, dy=d_s)
+                d_x[t] = tf.concat([d_x_zr, d_x_h], axis=1)
+                d_h_proj[t] = tf.concat([d_x_zr, d_x_h * r], axis=1)
+                d_h = plus(d_h * z + tf.matmul(d_h_proj[t], recurrent_kernel_t), d_kept)
+            # The two projections see different gradients (r scales H_h).
+            d_inputs, d_kernel, d_input_bias = input_gradients(x, kernel, rows(d_x))
+            d_recurrent_kernel, d_recurrent_bias = recurrent_gradients(h_prev, rows(d_h_proj))
+            return d_inputs, d_h, d_kernel, d_recurrent_kernel, d_input_bias, d_recurrent_bias
 
-    def backward(d_outputs, d_h_last):
-        d_outputs = tf.unstack(gradient_or_zeros(d_outputs, outputs), axis=1)
-        d_h = gradient_or_zeros(d_h_last, h_0)
-        recurrent_kernel_t = transposed_copy(recurrent_kernel)
-        h_prev = [h_0] + hs[:-1]
-        d_x, d_h_proj = [None] * len(hs), [None] * len(hs)
-        for t in reversed(range(len(hs))):
-            s, z, r = gates[t]
-            d_h = d_h + d_outputs[t]
-            d_x_h = tf.raw_ops.TanhGrad(y=candidates[t], dy=d_h * (1.0 - z))
-            d_s = tf.concat([d_h * (h_prev[t] - candidates[t]), d_x_h * recurrent_candidates[t]], axis=1)
-            d_x_zr = tf.raw_ops.SigmoidGrad(y=s, dy=d_s)
-            d_x[t] = tf.concat([d_x_zr, d_x_h], axis=1)
-            d_h_proj[t] = tf.concat([d_x_zr, d_x_h * r], axis=1)
-            d_h = d_h * z + tf.matmul(d_h_proj[t], recurrent_kernel_t)
-        # The two projections see different gradients (r scales H_h).
-        d_inputs, d_kernel, d_input_bias = input_gradients(x, kernel, rows(d_x))
-        d_recurrent_kernel, d_recurrent_bias = recurrent_gradients(h_prev, rows(d_h_proj))
-        return d_inputs, d_h, d_kernel, d_recurrent_kernel, d_input_bias, d_recurrent_bias
+        outputs = tf.stack(hs, axis=1)
+        return (outputs, h), backward
 
-    outputs = tf.stack(hs, axis=1)
-    return (outputs, h), backward
+    return run(x, h_0, kernel, recurrent_kernel, bias[0], bias[1])

@@ -59,3 +59,37 @@ def recurrent_gradients(h_prev, d_z_rows):
 def gradient_or_zeros(gradient, like):
     """An upstream gradient; None (the output was not used) reads as zeros."""
     return tf.zeros_like(like) if gradient is None else gradient
+
+
+class StepMasks:
+    """Which rows take step t, for a fused pass over a masked sequence (Keras' semantics).
+
+    A masked step keeps the state it had: state_t = where(m_t, new_t, state_{t-1}). In the
+    backward pass the gradient of state_t splits the same way: m_t * dstate_t reaches the
+    step's new state (and through it the gate pre-activations), (1 - m_t) * dstate_t
+    passes to state_{t-1} unchanged. Any mask works (not only right-padded ones), and
+    without a mask every step is taken at no cost.
+
+    Args:
+        mask: bool [batch, T], or None (every step of every row).
+        steps: T.
+    """
+
+    def __init__(self, mask, steps):
+        self.masks = None if mask is None else tf.unstack(tf.cast(mask, tf.bool)[:, :, None], steps, axis=1)
+
+    def keep(self, t, new, old):
+        """State after step t: `new` on the rows that take it, `old` elsewhere."""
+        return new if self.masks is None else tf.where(self.masks[t], new, old)
+
+    def split(self, t, gradient):
+        """(gradient to step t's new state, gradient passed straight to the old state or None)."""
+        if self.masks is None:
+            return gradient, None
+        taken = tf.cast(self.masks[t], gradient.dtype)
+        return gradient * taken, gradient * (1.0 - taken)
+
+
+def plus(gradient, carried):
+    """gradient + carried, where carried may be None (nothing carried)."""
+    return gradient if carried is None else gradient + carried

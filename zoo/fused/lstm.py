@@ -12,12 +12,15 @@ Backward through step t, given dh (from h_t's uses) and dc (from c_{t+1}):
     dZ_ifo = [dc * g,  dc * c_{t-1},  dh * tanh(c_t)] * s * (1 - s),   s = [i f o]
     dZ_c   = dc * i * (1 - g^2)
     dc_{t-1} = dc * f,   dh_{t-1} = dZ U^T   (+ the gradient of output h_{t-1})
+
+With a mask, a masked step keeps (h_{t-1}, c_{t-1}) and passes dh and dc straight back
+(`zoo.fused.layout.StepMasks`).
 """
 
 import tensorflow as tf
 
-from zoo.fused.layout import (gradient_or_zeros, input_gradients, project_all_steps, recurrent_gradients,
-                              rows, transposed_copy)
+from zoo.fused.layout import (StepMasks, gradient_or_zeros, input_gradients, plus, project_all_steps,
+                              recurrent_gradients, rows, transposed_copy)
 
 
 def _sigmoid_gates_first(fused):
@@ -26,56 +29,60 @@ def _sigmoid_gates_first(fused):
     return tf.concat([i, f, o, c], axis=-1)
 
 
-def lstm_sequence(x, h_0, c_0, kernel, recurrent_kernel, bias):
-    """(h_1..T [batch, T, units], h_T, c_T) for x [batch, T, in] with static T.
+def lstm_sequence(x, h_0, c_0, kernel, recurrent_kernel, bias, mask=None):
+    """(h_1..T [batch, T, units], h_T, c_T) for x [batch, T, in] with static T; mask bool
+    [batch, T] or None.
 
     `kernel`, `recurrent_kernel`, `bias` in the Keras layout (gate order i, f, c, o).
-    Gradients flow to every argument.
+    Gradients flow to every argument but the mask.
     """
-    return _run(x, h_0, c_0, _sigmoid_gates_first(kernel),
-                _sigmoid_gates_first(recurrent_kernel), _sigmoid_gates_first(bias))
+    steps = StepMasks(mask, x.shape[1])
 
+    @tf.custom_gradient
+    def run(x, h_0, c_0, kernel, recurrent_kernel, bias):
+        """x [batch, T, in]; gate columns i, f, o, c."""
+        units = h_0.shape[-1]
+        h, c = h_0, c_0
+        hs, cs, sigmoids, candidates, tanh_cs = [], [], [], [], []
+        for t, x_proj_t in enumerate(project_all_steps(x, kernel, bias)):
+            z_ifo, z_c = tf.split(x_proj_t + tf.matmul(h, recurrent_kernel), [3 * units, units], axis=1)
+            s = tf.sigmoid(z_ifo)
+            g = tf.tanh(z_c)
+            i, f, o = tf.split(s, 3, axis=1)
+            c_new = f * c + i * g
+            tanh_c = tf.tanh(c_new)
+            h = steps.keep(t, o * tanh_c, h)
+            c = steps.keep(t, c_new, c)
+            hs.append(h)
+            cs.append(c)
+            sigmoids.append((s, i, f, o))
+            candidates.append(g)
+            tanh_cs.append(tanh_c)
 
-@tf.custom_gradient
-def _run(x, h_0, c_0, kernel, recurrent_kernel, bias):
-    """x [batch, T, in]; gate columns i, f, o, c."""
-    units = h_0.shape[-1]
-    h, c = h_0, c_0
-    hs, cs, sigmoids, candidates, tanh_cs = [], [], [], [], []
-    for x_proj_t in project_all_steps(x, kernel, bias):
-        z_ifo, z_c = tf.split(x_proj_t + tf.matmul(h, recurrent_kernel), [3 * units, units], axis=1)
-        s = tf.sigmoid(z_ifo)
-        g = tf.tanh(z_c)
-        i, f, o = tf.split(s, 3, axis=1)
-        c = f * c + i * g
-        tanh_c = tf.tanh(c)
-        h = o * tanh_c
-        hs.append(h)
-        cs.append(c)
-        sigmoids.append((s, i, f, o))
-        candidates.append(g)
-        tanh_cs.append(tanh_c)
+        def backward(d_outputs, d_h_last, d_c_last):
+            d_outputs = tf.unstack(gradient_or_zeros(d_outputs, outputs), axis=1)
+            d_h = gradient_or_zeros(d_h_last, h_0)
+            d_c = gradient_or_zeros(d_c_last, c_0)
+            recurrent_kernel_t = transposed_copy(recurrent_kernel)
+            c_prev = [c_0] + cs[:-1]
+            d_z = [None] * len(hs)
+            for t in reversed(range(len(hs))):
+                s, i, f, o = sigmoids[t]
+                d_h, d_h_kept = steps.split(t, d_h + d_outputs[t])
+                d_c, d_c_kept = steps.split(t, d_c)
+                d_c = d_c + tf.raw_ops.TanhGrad(y=tanh_cs[t], dy=d_h * o)
+                d_s = tf.concat([d_c * candidates[t], d_c * c_prev[t], d_h * tanh_cs[t]], axis=1)
+                d_z[t] = tf.concat([tf.raw_ops.SigmoidGrad(y=s, dy=d_s),
+                                    tf.raw_ops.TanhGrad(y=candidates[t], dy=d_c * i)], axis=1)
+                d_c = plus(d_c * f, d_c_kept)
+                d_h = plus(tf.matmul(d_z[t], recurrent_kernel_t), d_h_kept)
+            d_z = rows(d_z)
+            d_x, d_kernel, d_bias = input_gradients(x, kernel, d_z)
+            d_recurrent_kernel, _ = recurrent_gradients([h_0] + hs[:-1], d_z)
+            return d_x, d_h, d_c, d_kernel, d_recurrent_kernel, d_bias
 
-    def backward(d_outputs, d_h_last, d_c_last):
-        d_outputs = tf.unstack(gradient_or_zeros(d_outputs, outputs), axis=1)
-        d_h = gradient_or_zeros(d_h_last, h_0)
-        d_c = gradient_or_zeros(d_c_last, c_0)
-        recurrent_kernel_t = transposed_copy(recurrent_kernel)
-        c_prev = [c_0] + cs[:-1]
-        d_z = [None] * len(hs)
-        for t in reversed(range(len(hs))):
-            s, i, f, o = sigmoids[t]
-            d_h = d_h + d_outputs[t]
-            d_c = d_c + tf.raw_ops.TanhGrad(y=tanh_cs[t], dy=d_h * o)
-            d_s = tf.concat([d_c * candidates[t], d_c * c_prev[t], d_h * tanh_cs[t]], axis=1)
-            d_z[t] = tf.concat([tf.raw_ops.SigmoidGrad(y=s, dy=d_s),
-                                tf.raw_ops.TanhGrad(y=candidates[t], dy=d_c * i)], axis=1)
-            d_c = d_c * f
-            d_h = tf.matmul(d_z[t], recurrent_kernel_t)
-        d_z = rows(d_z)
-        d_x, d_kernel, d_bias = input_gradients(x, kernel, d_z)
-        d_recurrent_kernel, _ = recurrent_gradients([h_0] + hs[:-1], d_z)
-        return d_x, d_h, d_c, d_kernel, d_recurrent_kernel, d_bias
+        outputs = tf.stack(hs, axis=1)
+        return (outputs, h, c), backward
 
-    outputs = tf.stack(hs, axis=1)
-    return (outputs, h, c), backward
+    return run(x, h_0, c_0, _sigmoid_gates_first(kernel), _sigmoid_gates_first(recurrent_kernel),
+               _sigmoid_gates_first(bias))
