@@ -1,0 +1,282 @@
+"""Labelled sequences for many-to-one classification: read, checked, split, padded.
+
+Sources (`--data`, with `--test-data` for the test set):
+    ""  or "default"   JapaneseVowels (Kudo et al. 1999, UCI; the UEA archive's copy):
+                       9 speakers, 12 LPC cepstrum coefficients per step, 7 to 29 steps,
+                       the official 270 training and 370 test utterances, read from the
+                       copy inside `sktime`'s wheel (the `timeseries` extra).
+    PATH.ts            a UEA/UCR time-series file with class labels, parsed by sktime;
+                       its test file is `--test-data`, or the `_TEST.ts` beside a `_TRAIN.ts`.
+    PATH.npz           arrays `x` (sequences of [time, features]: an object array of 2-D
+                       arrays, or one [n, time, features] array with `lengths` [n]) and `y`.
+    FOLDER             text: one subfolder per class holding one text per file (the layout
+                       of `keras.utils.text_dataset_from_directory`).
+    PATH.tsv           text: one `label<TAB>text` per line.
+
+Without a test file, a stratified share of the examples (seeded) is held out as the test
+set. Every check names the file and the case: ragged feature counts, a non-finite value,
+an empty sequence, a class with no training example, a test label unknown to training.
+"""
+
+import dataclasses
+import pathlib
+
+import numpy as np
+
+from zoo.errors import InputError
+
+DEFAULT_DATA = "default"
+TIMESERIES_EXTRA = 'pip install -e ".[timeseries]"'
+# Share of the examples held out as the test set when no test file is given.
+TEST_SHARE = 0.2
+
+
+@dataclasses.dataclass
+class Examples:
+    """One split: sequences ([time, features] float32 arrays, or token texts), class ids."""
+    sequences: list
+    labels: np.ndarray
+    source: str
+
+    def subset(self, rows):
+        return Examples([self.sequences[i] for i in rows], self.labels[rows], self.source)
+
+
+@dataclasses.dataclass
+class LabelledData:
+    """Training and test examples with their class names (ids index `class_names`)."""
+    train: Examples
+    test: Examples
+    class_names: list
+    kind: str  # "sequences" or "text"
+
+
+def load_labelled(source, test_source="", seed=0):
+    """The `LabelledData` named by `source` (see the module docstring); InputError on bad input."""
+    if source in ("", DEFAULT_DATA):
+        return _japanese_vowels()
+    path = pathlib.Path(source)
+    if not path.exists():
+        raise InputError(f"{source}: no such file or folder; expected a .ts, .npz or .tsv file "
+                         "or a folder with one subfolder per class")
+    reader = _reader_of(path)
+    test_path = _test_path(path, test_source)
+    train_sequences, train_labels = reader(path)
+    kind = _kind_of(path)
+    names = sorted(set(train_labels))
+    if test_path is None:
+        examples = Examples(train_sequences, _ids(train_labels, names), str(path))
+        train_rows, test_rows = stratified_split(examples.labels, TEST_SHARE, seed)
+        return _checked(examples.subset(train_rows), examples.subset(test_rows), names, kind)
+    test_sequences, test_labels = _reader_of(test_path)(test_path)
+    unknown = sorted(set(test_labels) - set(names), key=str)
+    if unknown:
+        raise InputError(f"{test_path}: test labels {', '.join(map(str, unknown[:5]))} have no "
+                         f"training example in {path}; expected labels among {', '.join(map(str, names))}")
+    train = Examples(train_sequences, _ids(train_labels, names), str(path))
+    test = Examples(test_sequences, _ids(test_labels, names), str(test_path))
+    return _checked(train, test, names, kind)
+
+
+def _ids(labels, names):
+    index = {name: i for i, name in enumerate(names)}
+    return np.array([index[label] for label in labels], dtype=np.int64)
+
+
+def _kind_of(path):
+    return "text" if path.is_dir() or path.suffix == ".tsv" else "sequences"
+
+
+def _reader_of(path):
+    if path.is_dir():
+        return read_class_folders
+    readers = {".ts": read_ts, ".npz": read_npz, ".tsv": read_tsv}
+    if path.suffix not in readers:
+        raise InputError(f"{path}: unknown format {path.suffix or '(no suffix)'}; expected .ts, .npz, "
+                         ".tsv or a folder with one subfolder per class")
+    return readers[path.suffix]
+
+
+def _test_path(path, test_source):
+    if test_source:
+        test_path = pathlib.Path(test_source)
+        if not test_path.exists():
+            raise InputError(f"{test_source}: no such file or folder (--test-data)")
+        if _kind_of(test_path) != _kind_of(path) or (path.is_file() and test_path.suffix != path.suffix):
+            raise InputError(f"{test_source}: --test-data must have the format of --data ({path})")
+        return test_path
+    if path.name.endswith("_TRAIN.ts"):
+        sibling = path.with_name(path.name[:-len("_TRAIN.ts")] + "_TEST.ts")
+        return sibling if sibling.exists() else None
+    return None
+
+
+def _checked(train, test, class_names, kind):
+    for examples in (train, test):
+        if kind == "sequences":
+            check_sequences(examples)
+        else:
+            empty = [i for i, text in enumerate(examples.sequences) if not text.strip()]
+            if empty:
+                raise InputError(f"{examples.source}: example {empty[0]} is an empty text; expected "
+                                 "at least one token")
+    counts = np.bincount(train.labels, minlength=len(class_names))
+    if not counts.all():
+        missing = class_names[int(np.argmin(counts))]
+        raise InputError(f"{train.source}: class {missing!r} has no training example; expected at "
+                         "least two per class (one may go to validation)")
+    if len(class_names) < 2:
+        raise InputError(f"{train.source}: one class only ({class_names[0]!r}); expected at least two")
+    return LabelledData(train, test, [str(name) for name in class_names], kind)
+
+
+def check_sequences(examples):
+    """InputError naming `examples.source` and the first bad sequence: ragged features,
+    a non-finite value or no steps."""
+    widths = set()
+    for index, sequence in enumerate(examples.sequences):
+        if sequence.ndim != 2:
+            raise InputError(f"{examples.source}: sequence {index} has shape {sequence.shape}; "
+                             "expected [time, features]")
+        if len(sequence) == 0:
+            raise InputError(f"{examples.source}: sequence {index} is empty; expected at least one step")
+        if not np.isfinite(sequence).all():
+            raise InputError(f"{examples.source}: sequence {index} has a NaN or infinite value; "
+                             "expected finite features")
+        widths.add(sequence.shape[1])
+        if len(widths) > 1:
+            raise InputError(f"{examples.source}: sequence {index} has {sequence.shape[1]} features, "
+                             f"earlier ones {min(widths - {sequence.shape[1]})}; expected one "
+                             "feature count for every sequence")
+
+
+def stratified_split(labels, share, seed):
+    """(kept rows, held-out rows): about `share` of each class's rows held out (at least one
+    where the class has two or more), drawn from `seed`; both sorted.
+
+    Written here rather than taken from scikit-learn, which the base install lacks.
+    """
+    rng = np.random.default_rng(seed)
+    held = []
+    for label in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        count = min(len(rows) - 1, max(1, int(round(share * len(rows)))))
+        held.extend(rows[:count])
+    held = np.sort(np.asarray(held, dtype=int))
+    return np.setdiff1d(np.arange(len(labels)), held), held
+
+
+def pad(sequences, steps=None):
+    """(padded [n, steps, features] float32, lengths [n] int32); `steps` None: the longest."""
+    lengths = np.array([len(s) for s in sequences], dtype=np.int32)
+    steps = steps or int(lengths.max())
+    padded = np.zeros((len(sequences), steps, sequences[0].shape[1]), np.float32)
+    for row, sequence in enumerate(sequences):
+        padded[row, :len(sequence)] = sequence
+    return padded, lengths
+
+
+def feature_statistics(sequences):
+    """(mean, variance) per feature over every step of `sequences` (float64 lists)."""
+    steps = np.concatenate(sequences).astype(np.float64)
+    return steps.mean(axis=0).tolist(), np.maximum(steps.var(axis=0), 1e-12).tolist()
+
+
+# --- readers: (sequences or texts, labels as read) ---
+
+def _sktime():
+    try:
+        import sktime.datasets
+    except ImportError:
+        raise InputError("time-series data is read with sktime, which is not installed; "
+                         f"install the extra: {TIMESERIES_EXTRA}") from None
+    return sktime.datasets
+
+
+def _japanese_vowels():
+    folder = pathlib.Path(_sktime().__file__).parent / "data" / "JapaneseVowels"
+    return load_labelled(str(folder / "JapaneseVowels_TRAIN.ts"))
+
+
+def read_ts(path):
+    """A UEA/UCR .ts file with class labels, parsed by sktime."""
+    datasets = _sktime()
+    try:
+        table, labels = datasets.load_from_tsfile(str(path), return_data_type="nested_univ")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: undecodable bytes at offset {error.start}; expected a UTF-8 .ts file") from None
+    except Exception as error:  # sktime raises IOError and its own parse errors
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise InputError(f"{path}: {reason}; expected a UEA/UCR .ts file with class labels") from None
+    sequences = [np.stack([np.asarray(cell, np.float32) for cell in row], axis=1)
+                 for row in table.itertuples(index=False)]
+    return sequences, [str(label) for label in labels]
+
+
+def read_npz(path):
+    """An .npz with `x` and `y` (see the module docstring)."""
+    try:
+        with np.load(path, allow_pickle=True) as archive:  # x as an object array needs pickle
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception as error:
+        raise InputError(f"{path}: not a readable .npz ({type(error).__name__}); expected arrays x and y") from None
+    if "x" not in arrays or "y" not in arrays:
+        raise InputError(f"{path}: arrays {sorted(arrays)}; expected x (sequences) and y (labels)")
+    x, y = arrays["x"], arrays["y"]
+    if x.dtype != object and x.ndim == 3:
+        lengths = arrays.get("lengths", np.full(len(x), x.shape[1]))
+        x = [row[:int(length)] for row, length in zip(x, lengths)]
+    try:
+        sequences = [np.asarray(s, np.float32) for s in x]
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: x holds non-numeric sequences; expected [time, features] numbers") from None
+    if len(sequences) != len(y):
+        raise InputError(f"{path}: {len(sequences)} sequences but {len(y)} labels; expected one label each")
+    return sequences, [label.item() if hasattr(label, "item") else label for label in y]
+
+
+def _decoded(raw, where):
+    if b"\0" in raw:
+        raise InputError(f"{where}: a NUL byte, the file looks binary; expected UTF-8 text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{where}: undecodable bytes at offset {error.start}; expected UTF-8 text") from None
+
+
+def read_tsv(path):
+    """`label<TAB>text` per line; blank lines are skipped."""
+    texts, labels = [], []
+    for number, line in enumerate(_decoded(pathlib.Path(path).read_bytes(), path).splitlines(), 1):
+        if not line.strip():
+            continue
+        if "\t" not in line:
+            raise InputError(f"{path}:{number}: no tab; expected label<TAB>text")
+        label, text = line.split("\t", 1)
+        if not label.strip() or not text.strip():
+            raise InputError(f"{path}:{number}: an empty {'label' if not label.strip() else 'text'}; "
+                             "expected label<TAB>text, both non-empty")
+        texts.append(text)
+        labels.append(label.strip())
+    if not texts:
+        raise InputError(f"{path}: no examples; expected label<TAB>text lines")
+    return texts, labels
+
+
+def read_class_folders(folder):
+    """One subfolder per class, one text per `.txt` file (as text_dataset_from_directory
+    reads them), in name order."""
+    folder = pathlib.Path(folder)
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise InputError(f"{folder}: no class subfolders; expected one subfolder per class")
+    texts, labels = [], []
+    for class_folder in classes:
+        files = sorted(p for p in class_folder.rglob("*") if p.is_file() and p.suffix == ".txt")
+        if not files:
+            raise InputError(f"{class_folder}: class {class_folder.name!r} has no example; expected "
+                             "at least one .txt file")
+        for file in files:
+            texts.append(_decoded(file.read_bytes(), file))
+            labels.append(class_folder.name)
+    return texts, labels
