@@ -9,6 +9,11 @@ TENSORFLOW_CPU = [
     "tensorflow~=2.21.0; sys_platform != 'linux' or platform_machine != 'x86_64'",
 ]
 
+# JapaneseVowels, the classify recipe's default data, is read from sktime's wheel (which
+# ships it); sktime also parses the UEA/UCR .ts files a user brings. Not in the base
+# install: it pulls in pandas, scikit-learn and scipy.
+TIMESERIES = ["sktime>=0.30,<2"]
+
 setup(
     name="rnn-zoo",
     version="0.1.0",
@@ -29,8 +34,10 @@ setup(
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]~=2.21.0"],
-        # JAX (CPU) lets the tests run the zoo under a second Keras backend.
-        "test": ["pytest>=8,<10", "jax>=0.4.36,<1"],
+        "timeseries": TIMESERIES,
+        # JAX (CPU) lets the tests run the zoo under a second Keras backend; the classify
+        # tests read JapaneseVowels and check scores against scikit-learn (sktime's).
+        "test": ["pytest>=8,<10", "jax>=0.4.36,<1"] + TIMESERIES,
     },
     classifiers=[
         "Programming Language :: Python :: 3.10",

@@ -59,23 +59,21 @@ def load_labelled(source, test_source="", seed=0):
     if not path.exists():
         raise InputError(f"{source}: no such file or folder; expected a .ts, .npz or .tsv file "
                          "or a folder with one subfolder per class")
-    reader = _reader_of(path)
-    test_path = _test_path(path, test_source)
-    train_sequences, train_labels = reader(path)
     kind = _kind_of(path)
-    names = sorted(set(train_labels))
+    train = _read_checked(path, kind)
+    test_path = _test_path(path, test_source)
+    names = sorted(set(train[1]) | set(declared_classes(path)))
     if test_path is None:
-        examples = Examples(train_sequences, _ids(train_labels, names), str(path))
+        examples = Examples(train[0], _ids(train[1], names), str(path))
         train_rows, test_rows = stratified_split(examples.labels, TEST_SHARE, seed)
-        return _checked(examples.subset(train_rows), examples.subset(test_rows), names, kind)
-    test_sequences, test_labels = _reader_of(test_path)(test_path)
-    unknown = sorted(set(test_labels) - set(names), key=str)
+        return _with_every_class(examples.subset(train_rows), examples.subset(test_rows), names, kind)
+    test = _read_checked(test_path, kind)
+    unknown = sorted(set(test[1]) - set(names), key=str)
     if unknown:
         raise InputError(f"{test_path}: test labels {', '.join(map(str, unknown[:5]))} have no "
                          f"training example in {path}; expected labels among {', '.join(map(str, names))}")
-    train = Examples(train_sequences, _ids(train_labels, names), str(path))
-    test = Examples(test_sequences, _ids(test_labels, names), str(test_path))
-    return _checked(train, test, names, kind)
+    return _with_every_class(Examples(train[0], _ids(train[1], names), str(path)),
+                             Examples(test[0], _ids(test[1], names), str(test_path)), names, kind)
 
 
 def _ids(labels, names):
@@ -111,20 +109,24 @@ def _test_path(path, test_source):
     return None
 
 
-def _checked(train, test, class_names, kind):
-    for examples in (train, test):
-        if kind == "sequences":
-            check_sequences(examples)
-        else:
-            empty = [i for i, text in enumerate(examples.sequences) if not text.strip()]
-            if empty:
-                raise InputError(f"{examples.source}: example {empty[0]} is an empty text; expected "
-                                 "at least one token")
+def _read_checked(path, kind):
+    """(sequences or texts, labels) of one file, every example checked (indices as in the file)."""
+    sequences, labels = _reader_of(path)(path)
+    if kind == "sequences":
+        check_sequences(Examples(sequences, labels, str(path)))
+    else:
+        empty = [i for i, text in enumerate(sequences) if not text.strip()]
+        if empty:
+            raise InputError(f"{path}: example {empty[0]} is an empty text; expected at least one token")
+    return sequences, labels
+
+
+def _with_every_class(train, test, class_names, kind):
     counts = np.bincount(train.labels, minlength=len(class_names))
     if not counts.all():
         missing = class_names[int(np.argmin(counts))]
         raise InputError(f"{train.source}: class {missing!r} has no training example; expected at "
-                         "least two per class (one may go to validation)")
+                         "least one example of every class")
     if len(class_names) < 2:
         raise InputError(f"{train.source}: one class only ({class_names[0]!r}); expected at least two")
     return LabelledData(train, test, [str(name) for name in class_names], kind)
@@ -180,6 +182,20 @@ def feature_statistics(sequences):
     """(mean, variance) per feature over every step of `sequences` (float64 lists)."""
     steps = np.concatenate(sequences).astype(np.float64)
     return steps.mean(axis=0).tolist(), np.maximum(steps.var(axis=0), 1e-12).tolist()
+
+
+def declared_classes(path):
+    """The class labels a .ts file's header declares (`@classLabel true a b c`), else []."""
+    if path.suffix != ".ts":
+        return []
+    with open(path, "rb") as lines:
+        for raw in lines:
+            words = raw.decode("utf-8", "replace").split()
+            if words and words[0].lower() == "@classlabel":
+                return words[2:] if len(words) > 2 and words[1].lower() == "true" else []
+            if words and words[0].lower() == "@data":
+                return []
+    return []
 
 
 # --- readers: (sequences or texts, labels as read) ---
