@@ -223,7 +223,7 @@ class ClassifyTask(Task):
         return evaluate
 
     def serving(self, model, assets, folder):
-        return ClassifierServer(model, assets)
+        return ClassifierServer(model, assets, folder)
 
 
 def misclassified_table(split, predictions, names):

@@ -45,7 +45,9 @@ def test_the_smoke_run_scores_logs_and_exports(vowel_run):
     assert width > 100 and height > 100
     assets = json.loads((vowel_run / "classes.json").read_text())
     assert assets["class_names"] == VOWEL_CLASSES and assets["features"] == 12
-    assert (vowel_run / "export" / "classify" / "1" / "assets.extra" / "tf_serving_warmup_requests").exists()
+    version = vowel_run / "export" / "classify" / "1"
+    assert (version / "assets.extra" / "tf_serving_warmup_requests").exists()
+    assert (version / "assets" / "labels.txt").read_text().split("\n")[:-1] == VOWEL_CLASSES
 
 
 def test_japanese_vowels_is_the_official_split():
@@ -83,18 +85,25 @@ def test_the_served_classify_equals_the_python_model_without_the_project(vowel_r
                         lengths=tf.constant(np.load(folder + "/lengths.npy")))
         for name, value in result.items():
             np.save(folder + f"/served_{{name}}.npy", value.numpy())
-        for bad in [dict(lengths=[41, 1, 1, 1]), dict(lengths=[0, 1, 1, 1]), dict(nan=True)]:
-            x = np.load(folder + "/features.npy")
-            if "nan" in bad:
-                x[0, 0, 0] = np.nan
+        x = np.load(folder + "/features.npy")
+        nan = x.copy()
+        nan[0, 0, 0] = np.nan
+        for features, lengths in [(x, [41, 1, 1, 1]), (x, [0, 1, 1, 1]), (nan, [3, 3, 3, 3]),
+                                  (np.zeros((257, 5, 12), np.float32), [5] * 257)]:
             try:
-                served(features=tf.constant(x), lengths=tf.constant(bad.get("lengths", [3, 3, 3, 3]), tf.int32))
+                served(features=tf.constant(features), lengths=tf.constant(lengths, tf.int32))
                 raise SystemExit("a bad request was served")
             except tf.errors.InvalidArgumentError as error:
                 print(" ".join(error.message.split()))
+        try:
+            served(features=tf.constant(x[:, :, :11]), lengths=tf.constant([3, 3, 3, 3]))
+            raise SystemExit("a request with 11 features was served")
+        except tf.errors.InvalidArgumentError as error:
+            print(" ".join(error.message.split()))
     """, cwd=tmp_path)
     for refusal in ("lengths: at most the time axis of features", "every sequence needs at least one step",
-                    "features: values must be finite"):
+                    "features: values must be finite", "features: at most 256 sequences per request",
+                    "features: 12 per step, as in training"):
         assert refusal in output
     model = restore_run(vowel_run).model
     expected = tf.nn.softmax(model([features, lengths])).numpy()
@@ -148,13 +157,13 @@ def classify_config(logdir, **changes):
 
 
 def test_sigkill_then_resume_continues_with_the_same_losses(tmp_path):
-    steps = 45
+    steps = 24
     whole = train_and_evaluate(TASK, classify_config(tmp_path / "whole", steps=steps), show_progress=False)
     logdir = tmp_path / "runs"
     process = subprocess.Popen([sys.executable, "-m", "recipes.classify", "--smoke", "--steps", str(steps),
                                 "--logdir", str(logdir)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
-    wait_for(lambda: has_checkpoint(logdir, 9))
+    wait_for(lambda: has_checkpoint(logdir, 6))
     process.kill()
     process.wait()
     run_dir = only_run(logdir)

@@ -127,6 +127,10 @@ def _with_every_class(train, test, class_names, kind):
         missing = class_names[int(np.argmin(counts))]
         raise InputError(f"{train.source}: class {missing!r} has no training example; expected at "
                          "least one example of every class")
+    broken = [name for name in class_names if "\n" in str(name) or "\r" in str(name) or not str(name).strip()]
+    if broken:
+        raise InputError(f"{train.source}: class label {broken[0]!r} is empty or spans lines; expected "
+                         "one-line labels")
     if len(class_names) < 2:
         raise InputError(f"{train.source}: one class only ({class_names[0]!r}); expected at least two")
     return LabelledData(train, test, [str(name) for name in class_names], kind)
