@@ -107,6 +107,9 @@ class LongRangeConfig(TrainingConfig):
             if not shortest <= length <= 100000:
                 raise InputError(f"--lengths: {length} is outside {shortest}..100000, the lengths "
                                  f"the {self.task} task takes")
+        if self.readout == "ridge" and self.strategy != "default":
+            raise InputError("--readout ridge fits the readout in closed form on one device; "
+                             "expected --strategy default with it")
         if self.readout == "ridge" and TASKS[self.task].per_step:
             raise InputError(f"--readout ridge gives no probabilities, and the {self.task} task "
                              "is scored in nats: use --readout gradient")

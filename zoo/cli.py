@@ -13,10 +13,16 @@ import sys
 
 from zoo.config import OneLineParser, add_config_flags, config_overrides
 from zoo.cpu_allocator import keep_freed_memory_in_process
+from zoo.distribution import split_cpu
 from zoo.errors import InputError
 from zoo.interrupts import StopOnSignal
 from zoo.runs import load_config
 from zoo.training import TrainingDiverged, train_and_evaluate
+
+
+# What may change when a run resumes: its length, and the devices it runs on (the state
+# is checkpointed in global order, so any replica count with the same global batch works).
+RESUME_OVERRIDES = {"steps", "strategy", "devices"}
 
 
 def parse(task, argv, description):
@@ -50,11 +56,15 @@ def config_from_command_line(task, argv, smoke, description):
     overrides = config_overrides(arguments, task.config_class)
     if arguments.resume:
         config = load_config(task, arguments.resume)
-        if set(overrides) - {"steps"}:
+        if set(overrides) - RESUME_OVERRIDES:
             raise InputError("--resume continues with the run's saved configuration; only "
-                             "--steps may be given with it")
-        return dataclasses.replace(config, **overrides), arguments.resume
-    return task.config_class(**{**(smoke if arguments.smoke else {}), **overrides}), None
+                             "--steps, --strategy and --devices may be given with it")
+        config = dataclasses.replace(config, **overrides)
+    else:
+        config = task.config_class(**{**(smoke if arguments.smoke else {}), **overrides})
+    if config.strategy == "mirrored":
+        split_cpu(config.devices)  # before anything makes TensorFlow create its devices
+    return config, arguments.resume
 
 
 def train_config(task, config, resume=None):

@@ -123,9 +123,16 @@ class TrainingConfig:
                               "recipe's name")
     jit_compile: bool = setting(False, "compile the update with XLA; slower on CPU here, try it "
                                 "on a GPU")
+    strategy: str = setting("default", "tf.distribute: one device, mirrored over --devices of this "
+                            "machine, or multi_worker over the cluster in TF_CONFIG; every replica "
+                            "takes a block of the batch's rows", choices=("default", "mirrored", "multi_worker"))
+    devices: int = setting(2, "replicas of --strategy mirrored: this many GPUs, or the CPU split into "
+                           "this many logical devices where there are fewer", minimum=1, maximum=1024)
 
     def __post_init__(self):
         check_config(self)
+        if self.strategy != "default" and self.jit_compile:
+            raise InputError("--jit-compile runs on one device; expected --strategy default with it")
 
 
 def exit_on_input_error(main):

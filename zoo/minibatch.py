@@ -14,12 +14,17 @@ all a checkpoint needs to resume the exact sequence of batches, with no iterator
     update   = guarded step on mean loss(model, batch)    (`zoo.updates`)
 
 A generated run draws batch b from `make_batch(b)`; the batch count is its position.
+
+Built inside a tf.distribute strategy's scope, each replica takes its block of the
+batch's rows and the update applies the all-reduced gradient of the whole batch's mean
+loss (`zoo.distribution`).
 """
 
 import numpy as np
 import tensorflow as tf
 
-from zoo.updates import guarded_update, refuse_float16
+from zoo.distribution import replica_rows, running_strategy
+from zoo.updates import distributed_update, guarded_update, refuse_float16
 
 
 class MinibatchTrainer:
@@ -52,6 +57,7 @@ class MinibatchTrainer:
         self.batch_size, self.seed = batch_size, seed
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.items_per_update = batch_size
+        self.strategy = running_strategy()
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.batch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch")
         optimizer.build(model.trainable_variables)
@@ -67,8 +73,8 @@ class MinibatchTrainer:
     def batches(self):
         """Batches from the saved position to the end of the epoch; the position then moves
         to the next epoch."""
-        order = self.epoch_order(int(self.epoch))
-        for b in range(int(self.batch), len(order) // self.batch_size):
+        order = self.epoch_order(int(self.epoch.numpy()))
+        for b in range(int(self.batch.numpy()), len(order) // self.batch_size):
             rows = order[b * self.batch_size:(b + 1) * self.batch_size]
             self.batch.assign_add(1)
             yield tuple(array[rows] for array in self.examples)
@@ -83,6 +89,16 @@ class MinibatchTrainer:
 def loss_update(rule, batch):
     """The guarded update of `rule.model` on `rule.loss_fn` over one batch."""
     variables = rule.model.trainable_variables
+    if rule.strategy is not None:
+        size = rule.items_per_update
+
+        def replica_loss(*batch):
+            first, rows = replica_rows(size, rule.strategy.num_replicas_in_sync)
+            own = tuple(array[first:first + rows] for array in batch)
+            return rule.loss_fn(rule.model, own, True) * (rows / size), None
+
+        return distributed_update(rule.strategy, rule.optimizer, variables, replica_loss, batch,
+                                  rule.clip_norm, rule.clip_value)
     with tf.GradientTape() as tape:
         loss = rule.loss_fn(rule.model, batch, True)
     return guarded_update(rule.optimizer, variables, loss, tape.gradient(loss, variables),
@@ -108,6 +124,7 @@ class GeneratedBatchTrainer:
         self.model, self.optimizer, self.loss_fn, self.make_batch = model, optimizer, loss_fn, make_batch
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.items_per_update = batch_size
+        self.strategy = running_strategy()
         self.batch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch")
         optimizer.build(model.trainable_variables)
         self._update = tf.function(lambda *batch: loss_update(self, batch), jit_compile=jit_compile)
@@ -118,7 +135,7 @@ class GeneratedBatchTrainer:
     def batches(self):
         """Batches from the saved position on, without end."""
         while True:
-            batch = self.make_batch(int(self.batch))
+            batch = self.make_batch(int(self.batch.numpy()))
             self.batch.assign_add(1)
             yield batch
 

@@ -17,6 +17,11 @@ an exported model never holds it.
 As an update rule of `zoo.training` it also walks the streams: `batches()` yields the
 windows of an epoch from the checkpointed position (`window`), zeroing the carried
 state at the start of each epoch.
+
+Built inside a tf.distribute strategy's scope, each replica takes its block of streams
+(`zoo.distribution`): it reads its rows of the carried state, and the rows every replica
+carries on are gathered back in stream order, so the carried state (and its checkpoint)
+is the same global [batch, units] tensor whatever the replica count.
 """
 
 import contextlib
@@ -25,9 +30,10 @@ import keras
 import tensorflow as tf
 
 from zoo.data.streams import tbptt_windows
+from zoo.distribution import replica_rows, running_strategy
 from zoo.model import full_precision, zero_state
 from zoo.recurrent_layer import portable_kernels
-from zoo.updates import guarded_update, refuse_float16
+from zoo.updates import distributed_update, guarded_update, refuse_float16
 
 
 class TBPTTTrainer:
@@ -62,7 +68,9 @@ class TBPTTTrainer:
                               for i, s in enumerate(zero_state(model, batch_size))]
         self.window = tf.Variable(0, dtype=tf.int64, trainable=False, name="window")
         self.streams = streams
+        self.batch_size = batch_size
         self.items_per_update = batch_size * k1
+        self.strategy = running_strategy()
         optimizer.build(model.trainable_variables)
         self.jit_compile = bool(jit_compile)
         self._update = tf.function(self._update_step, jit_compile=jit_compile)
@@ -78,7 +86,7 @@ class TBPTTTrainer:
         `window` counts the windows handed out this epoch, so a checkpoint taken after an
         update resumes at the next window; it returns to 0 when the epoch is done.
         """
-        first = int(self.window)
+        first = int(self.window.numpy())
         if first == 0:
             self.reset_state()  # every epoch starts from zero state
         for batch in tbptt_windows(self.streams, self.k1, self.k2, first):
@@ -114,6 +122,8 @@ class TBPTTTrainer:
         return loss, tape.gradient(loss, variables), carried
 
     def _update_step(self, inputs, targets):
+        if self.strategy is not None:
+            return self._distributed_step(inputs, targets)
         # Runs while tracing only. XLA cannot compile the cuDNN kernels, so an XLA step
         # is traced without them.
         with portable_kernels() if self.jit_compile else contextlib.nullcontext():
@@ -127,6 +137,21 @@ class TBPTTTrainer:
         # A skipped (non-finite) update leaves the carried state as it was, too.
         return guarded_update(self.optimizer, self.model.trainable_variables, loss, grads,
                               self.clip_norm, self.clip_value, also_on_apply=carry)
+
+    def _distributed_step(self, inputs, targets):
+        def replica_loss(inputs, targets):
+            first, rows = replica_rows(self.batch_size, self.strategy.num_replicas_in_sync)
+            state = [tf.convert_to_tensor(s)[first:first + rows] for s in self.carried_state]
+            loss, carried = self.window_loss(inputs[first:first + rows], targets[first:first + rows], state, True)
+            return loss * (rows / self.batch_size), [tf.cast(c, tf.float32) for c in carried]
+
+        def carry(carried):
+            for variable, value in zip(self.carried_state, carried):
+                variable.assign(value)
+
+        return distributed_update(self.strategy, self.optimizer, self.model.trainable_variables,
+                                  replica_loss, (inputs, targets), self.clip_norm, self.clip_value,
+                                  on_apply=carry)
 
     def train_step(self, inputs, targets):
         """One TBPTT update on a window; returns loss, grad_norm (before clipping),

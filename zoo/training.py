@@ -13,6 +13,7 @@ import time
 import keras
 
 from zoo.checkpoints import RunCheckpoints
+from zoo.distribution import check_divisible, make_strategy
 from zoo.evaluation import copy_weights
 from zoo.progress import Progress
 from zoo.runs import create_run, new_run_dir
@@ -49,15 +50,20 @@ def train_and_evaluate(task, config, run_dir=None, resume=False, show_progress=T
     if resume:
         run_dir = pathlib.Path(run_dir)
     data = task.prepare(config, task.load_assets(run_dir) if resume else None)
+    strategy = make_strategy(config.strategy, config.devices)
+    check_divisible(config.batch_size, strategy)
     keras.utils.set_random_seed(config.seed)
     if not resume:
         run_dir = create_run(run_dir or new_run_dir(config.logdir, task.run_name(config)),
                              task, config, data.assets)
 
-    model = task.build_model(config, data.assets)
-    inference = task.build_model(config, data.assets, inference=True)
-    optimizer = build_optimizer(config)
-    rule = task.update_rule(config, model, optimizer, data)
+    # Under a strategy, weights and optimizer state are mirrored on every replica, and the
+    # update rule runs its updates across them (`zoo.distribution`).
+    with strategy.scope():
+        model = task.build_model(config, data.assets)
+        inference = task.build_model(config, data.assets, inference=True)
+        optimizer = build_optimizer(config)
+        rule = task.update_rule(config, model, optimizer, data)
     checkpoints = RunCheckpoints(run_dir, model, optimizer, rule.checkpointed())
     restored = checkpoints.restore_latest() if resume else None
     summaries = RunSummaries(run_dir, start_step=int(checkpoints.step))

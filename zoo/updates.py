@@ -20,24 +20,15 @@ def guarded_update(optimizer, variables, loss, grads, clip_norm=0.0, clip_value=
     Returns {loss, grad_norm (global norm before clipping), clipped (whether the norm clip
     acted), finite (False: skipped), grads (after clipping)}.
     """
-    grad_norm = tf.linalg.global_norm(grads)
-    if clip_value:
-        grads = [tf.clip_by_value(g, -clip_value, clip_value) for g in grads]
-    clipped = tf.constant(False)
-    if clip_norm:
-        norm = tf.linalg.global_norm(grads)
-        clipped = norm > clip_norm
-        grads, _ = tf.clip_by_global_norm(grads, clip_norm, use_norm=norm)
-    finite = tf.math.is_finite(loss) & tf.math.is_finite(grad_norm)
+    guard = _clipped(loss, grads, clip_norm, clip_value)
 
     def apply():
-        optimizer.apply(grads, variables)
+        optimizer.apply(guard["grads"], variables)
         also_on_apply()
         return tf.constant(True)
 
-    tf.cond(finite, apply, lambda: tf.constant(False))
-    return {"loss": loss, "grad_norm": grad_norm, "clipped": clipped, "finite": finite,
-            "grads": grads}
+    tf.cond(guard["finite"], apply, lambda: tf.constant(False))
+    return guard
 
 
 def refuse_float16(model, rule):
@@ -48,3 +39,67 @@ def refuse_float16(model, rule):
     if float16:
         raise ValueError(f"{rule}: layers {float16} compute in float16, which needs loss "
                          "scaling; expected float32 or bfloat16 (the 'mixed_bfloat16' policy)")
+
+
+def distributed_update(strategy, optimizer, variables, replica_loss, inputs, clip_norm=0.0,
+                       clip_value=0.0, on_apply=lambda gathered: None):
+    """`guarded_update` under a tf.distribute strategy (`zoo.distribution` gives the
+    semantics); runs inside the rule's tf.function.
+
+    `replica_loss(*inputs)` runs on every replica and returns (its share of the global
+    mean loss, a tensor to gather or None); `on_apply(gathered)` gets the replicas'
+    tensors concatenated in replica order, only when the update is applied.
+    """
+    def replica_step(*inputs):
+        context = tf.distribute.get_replica_context()
+        with tf.GradientTape() as tape:
+            loss, extra = replica_loss(*inputs)
+        grads = context.all_reduce(tf.distribute.ReduceOp.SUM, tape.gradient(loss, variables))
+        loss = context.all_reduce(tf.distribute.ReduceOp.SUM, loss)
+        guard = _clipped(loss, grads, clip_norm, clip_value)
+        return guard, extra
+
+    def replica_apply(grads):
+        # Keras' optimizer sums what every replica hands it; the gradient is the sum
+        # already, so replica 0 hands it over and the others zeros (exact, unlike g / R).
+        # An embedding's IndexedSlices stay slices: Keras' Adam squares each slice
+        # before summing duplicate indices, and so must it here as on one device.
+        first = tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group, 0)
+        optimizer.apply([_scaled(g, tf.cast(first, g.dtype)) for g in grads], variables)
+
+    with strategy.scope():
+        per_replica, extra = strategy.run(replica_step, args=inputs)
+        guard = {name: strategy.experimental_local_results(value)[0] for name, value in per_replica.items()}
+        gathered = None if extra is None else tf.nest.map_structure(
+            lambda value: strategy.gather(value, axis=0), extra)
+
+        def apply():
+            # The update runs in the cross-replica context: a replica's branch cannot
+            # hold the optimizer's all-reduce (tf.distribute refuses merge calls there).
+            strategy.extended.call_for_each_replica(replica_apply, args=(per_replica["grads"],))
+            on_apply(gathered)
+            return tf.constant(True)
+
+        # `finite` is computed from all-reduced values: every replica takes the same branch.
+        tf.cond(guard["finite"], apply, lambda: tf.constant(False))
+    return guard
+
+
+def _scaled(gradient, factor):
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(gradient.values * factor, gradient.indices, gradient.dense_shape)
+    return gradient * factor
+
+
+def _clipped(loss, grads, clip_norm, clip_value):
+    """The guard of `guarded_update` without the apply: {loss, grad_norm, clipped, finite, grads}."""
+    grad_norm = tf.linalg.global_norm(grads)
+    if clip_value:
+        grads = [tf.clip_by_value(g, -clip_value, clip_value) for g in grads]
+    clipped = tf.constant(False)
+    if clip_norm:
+        norm = tf.linalg.global_norm(grads)
+        clipped = norm > clip_norm
+        grads, _ = tf.clip_by_global_norm(grads, clip_norm, use_norm=norm)
+    finite = tf.math.is_finite(loss) & tf.math.is_finite(grad_norm)
+    return {"loss": loss, "grad_norm": grad_norm, "clipped": clipped, "finite": finite, "grads": grads}

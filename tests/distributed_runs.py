@@ -1,0 +1,65 @@
+"""Runs recipes on 2 logical CPU devices and on 1, in a fresh interpreter (TensorFlow's
+devices are fixed when it starts), and writes what `tests/zoo/test_distribution.py`
+compares: each run's train/loss per step and final weights.
+
+    python tests/distributed_runs.py OUT_DIR
+"""
+
+import dataclasses
+import json
+import pathlib
+import sys
+
+TESTS = pathlib.Path(__file__).resolve().parent
+sys.path[:0] = [str(TESTS.parent), str(TESTS)]
+
+from zoo.distribution import split_cpu  # noqa: E402
+
+split_cpu(2)  # before TensorFlow creates its devices
+
+import numpy as np  # noqa: E402
+
+from char_lm_runs import smoke_config  # noqa: E402
+from event_files import load_events, scalar_series  # noqa: E402
+from recipes import char_lm, classify  # noqa: E402
+from zoo.training import train_and_evaluate  # noqa: E402
+
+STEPS = 8
+
+
+def record(result, out, name):
+    losses = scalar_series(load_events(result["run_dir"]), "train/loss")
+    from zoo.runs import restore_run
+    weights = restore_run(result["run_dir"]).model.get_weights()
+    np.savez(out / f"{name}.npz", *weights)
+    return [losses[step] for step in sorted(losses)]
+
+
+def main(out):
+    out = pathlib.Path(out)
+    losses = {}
+    # TBPTT(k1=5, k2=9) on 8 streams; dropout off (each replica draws its own masks).
+    lm = dataclasses.replace(smoke_config(out / "lm", steps=STEPS), dropout=0.0, k1=5, k2=9, devices=2)
+    for strategy in ("default", "mirrored"):
+        config = dataclasses.replace(lm, strategy=strategy)
+        result = train_and_evaluate(char_lm.TASK, config, out / f"lm-{strategy}", show_progress=False)
+        losses[f"lm-{strategy}"] = record(result, out, f"lm-{strategy}")
+    # Stopped after 4 updates on 2 replicas, resumed on 1 device.
+    config = dataclasses.replace(lm, strategy="mirrored")
+    train_and_evaluate(char_lm.TASK, config, out / "lm-switch", show_progress=False,
+                       stop_requested=lambda step: step == 4)
+    result = train_and_evaluate(char_lm.TASK, dataclasses.replace(config, strategy="default"), out / "lm-switch",
+                                resume=True, show_progress=False)
+    losses["lm-switch"] = record(result, out, "lm-switch")
+    # The minibatch rule: the classify recipe's smoke configuration, batch 16.
+    clf = classify.ClassifyConfig(**{**classify.SMOKE, "logdir": str(out / "clf"), "dropout": 0.0,
+                                     "steps": STEPS, "devices": 2})
+    for strategy in ("default", "mirrored"):
+        config = dataclasses.replace(clf, strategy=strategy)
+        result = train_and_evaluate(classify.TASK, config, out / f"clf-{strategy}", show_progress=False)
+        losses[f"clf-{strategy}"] = record(result, out, f"clf-{strategy}")
+    (out / "losses.json").write_text(json.dumps(losses))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
