@@ -9,6 +9,7 @@ the count of clipped updates, and whatever the update rule carries from update t
 batch), so a resumed run continues exactly where the checkpoint was taken.
 """
 
+import pathlib
 import warnings
 
 import tensorflow as tf
@@ -49,16 +50,20 @@ class RunCheckpoints:
     def save(self):
         return self.manager.save(checkpoint_number=int(self.step))
 
-    def restore_latest(self):
-        """Restore the newest readable checkpoint; returns its path, or None when there is none.
+    def restore_latest(self, run_dir=None):
+        """Restore the newest readable checkpoint (of `run_dir`'s checkpoints, default this
+        run's own); returns its path, or None when there is none.
 
         A checkpoint is committed by TensorFlow in two steps (data and index files written
         and renamed, then the `checkpoint` state file replaced), so a kill mid-write
         leaves the previous one current. A newest checkpoint that is nevertheless
         truncated or corrupt is skipped with a warning, and the one before it is used.
         """
-        return restore_newest_readable(self.checkpoint, self.manager.checkpoints,
-                                       lambda status: status.assert_consumed())
+        paths = self.manager.checkpoints
+        if run_dir is not None and pathlib.Path(run_dir) / CHECKPOINT_FOLDER != pathlib.Path(self.folder):
+            state = tf.train.get_checkpoint_state(str(pathlib.Path(run_dir) / CHECKPOINT_FOLDER))
+            paths = list(state.all_model_checkpoint_paths) if state else []
+        return restore_newest_readable(self.checkpoint, paths, lambda status: status.assert_consumed())
 
 
 def restore_weights(run_dir, model):

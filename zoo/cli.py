@@ -13,7 +13,7 @@ import sys
 
 from zoo.config import OneLineParser, add_config_flags, config_overrides
 from zoo.cpu_allocator import keep_freed_memory_in_process
-from zoo.distribution import split_cpu
+from zoo.distribution import WorkerLost, make_strategy, split_cpu
 from zoo.errors import InputError
 from zoo.interrupts import StopOnSignal
 from zoo.runs import load_config
@@ -71,15 +71,21 @@ def train_config(task, config, resume=None):
     """Train `config` (or resume the run folder `resume`) with SIGTERM / Ctrl-C turned into
     a clean stop: the result of `zoo.training.train_and_evaluate`, or None when a signal
     stopped the run (after saying how to resume it). A diverged run exits with status 1."""
+    # The strategy first: a multi-worker strategy starts TensorFlow's coordination service,
+    # whose preemption notifier takes SIGTERM over; the handler installed after it wins.
+    make_strategy(config.strategy, config.devices)
     with StopOnSignal() as stop:
         try:
             result = train_and_evaluate(task, config, resume, resume=bool(resume), stop_requested=stop)
-        except TrainingDiverged as error:
+        except (TrainingDiverged, WorkerLost) as error:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(1) from None
+    if result.get("chief") is False:
+        print("this worker's part is done; the chief wrote the run, its checkpoints and export")
+        return None
     if result["stopped"]:
-        print(f"stopped by {stop.signal_name} after step {result['steps']}; checkpoint in "
-              f"{result['checkpoints']}")
+        cause = stop.signal_name or "another worker's stop"
+        print(f"stopped by {cause} after step {result['steps']}; checkpoint in {result['checkpoints']}")
         print(f"resume: python -m {task.module} --resume {result['run_dir']}")
         return None
     return result

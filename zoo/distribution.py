@@ -24,7 +24,10 @@ replicas run the same program on every worker; each worker reads the whole batch
 data are deterministic) and each replica takes its rows.
 """
 
+import contextlib
+import json
 import os
+import re
 
 import tensorflow as tf
 
@@ -106,3 +109,65 @@ def check_divisible(batch, strategy, flag="--batch-size"):
     if batch % replicas:
         raise InputError(f"{flag} {batch} does not split into {replicas} replicas; expected a multiple "
                          f"of {replicas}")
+
+
+def worker_count(strategy):
+    """How many processes (workers) take part in `strategy`'s updates."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return 1
+    jobs = resolver.cluster_spec().as_dict()
+    return sum(len(tasks) for name, tasks in jobs.items() if name in ("chief", "worker")) or 1
+
+
+def agreed_stop(strategy):
+    """`stop_requested(step)` for `zoo.training` across workers: a worker's own request
+    (SIGTERM, a preemption notice) becomes every worker's at the same step, as
+    `tf.distribute.experimental.PreemptionCheckpointHandler` does: one small all-reduce
+    of the flags per step, so no worker waits on an update the others left."""
+    requested = tf.Variable(0.0, trainable=False, name="stop_requested")
+
+    @tf.function
+    def any_requested():
+        flags = strategy.run(lambda: tf.identity(requested))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, flags, axis=None) > 0
+
+    def wrap(own):
+        def stop_requested(step):
+            requested.assign(1.0 if own(step) else 0.0)
+            return bool(any_requested())
+        return stop_requested
+
+    return wrap
+
+
+class WorkerLost(RuntimeError):
+    """A worker of a multi-worker run died or became unreachable."""
+
+
+@contextlib.contextmanager
+def worker_losses(enabled, where):
+    """Turn a failed collective into WorkerLost naming the lost worker (`where()`: what
+    to add, e.g. the step and the last checkpoint); a no-op unless `enabled`."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        if not enabled:
+            raise
+        raise WorkerLost(f"{lost_worker_message(error)}; {where()}") from None
+
+
+def lost_worker_message(error):
+    """One line naming the worker that `error` (a failed collective) points at."""
+    text = " ".join(str(getattr(error, "message", error)).split())
+    match = re.search(r"/job:(\w+)(?:/replica:\d+)?/task:(\d+)", text)
+    if not match:
+        return f"a worker of the cluster failed: {text[:300]}"
+    job, index = match.group(1), int(match.group(2))
+    cause = re.search(r"aborted by: (.*?)(?: Additional GRPC| The error could|$)", text)
+    text = cause.group(1) if cause else text
+    try:
+        address = json.loads(os.environ["TF_CONFIG"])["cluster"][job][index]
+    except (KeyError, IndexError, ValueError):
+        address = "address unknown"
+    return f"lost {job} {index} ({address}) of the cluster: {text[:200]}"

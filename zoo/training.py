@@ -8,12 +8,14 @@ between recipes is the task's (`zoo.task`); the update rule (`zoo.tbptt`,
 """
 
 import pathlib
+import shutil
+import tempfile
 import time
 
 import keras
 
 from zoo.checkpoints import RunCheckpoints
-from zoo.distribution import check_divisible, make_strategy
+from zoo.distribution import agreed_stop, check_divisible, is_chief, make_strategy, worker_count, worker_losses
 from zoo.evaluation import copy_weights
 from zoo.progress import Progress
 from zoo.runs import create_run, new_run_dir
@@ -52,10 +54,30 @@ def train_and_evaluate(task, config, run_dir=None, resume=False, show_progress=T
     data = task.prepare(config, task.load_assets(run_dir) if resume else None)
     strategy = make_strategy(config.strategy, config.devices)
     check_divisible(config.batch_size, strategy)
-    keras.utils.set_random_seed(config.seed)
+    if not is_chief(strategy):
+        # Every worker runs the same program; only the chief writes the run. The others
+        # write what they must (checkpoints, events) into a scratch folder they remove.
+        scratch = pathlib.Path(tempfile.mkdtemp(prefix="zoo-worker-"))
+        try:
+            result = _train(task, config, data, strategy, create_run(scratch / "run", task, config, data.assets),
+                            run_dir if resume else None, show_progress, stop_requested)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return {**result, "run_dir": None, "checkpoints": None, "chief": False}
     if not resume:
         run_dir = create_run(run_dir or new_run_dir(config.logdir, task.run_name(config)),
                              task, config, data.assets)
+    return _train(task, config, data, strategy, run_dir, run_dir if resume else None, show_progress,
+                  stop_requested)
+
+
+def _train(task, config, data, strategy, run_dir, restore_from, show_progress, stop_requested):
+    """The loop of `train_and_evaluate`, writing into `run_dir`; resumes from the newest
+    checkpoint of the run folder `restore_from` (None: a new run)."""
+    keras.utils.set_random_seed(config.seed)
+    several_workers = worker_count(strategy) > 1
+    if several_workers:
+        stop_requested = agreed_stop(strategy)(stop_requested)
 
     # Under a strategy, weights and optimizer state are mirrored on every replica, and the
     # update rule runs its updates across them (`zoo.distribution`).
@@ -65,7 +87,7 @@ def train_and_evaluate(task, config, run_dir=None, resume=False, show_progress=T
         optimizer = build_optimizer(config)
         rule = task.update_rule(config, model, optimizer, data)
     checkpoints = RunCheckpoints(run_dir, model, optimizer, rule.checkpointed())
-    restored = checkpoints.restore_latest() if resume else None
+    restored = checkpoints.restore_latest(restore_from) if restore_from else None
     summaries = RunSummaries(run_dir, start_step=int(checkpoints.step))
     summaries.hparams(task.hparams_of(config))
     evaluate = task.evaluator(config, inference, data)
@@ -83,6 +105,12 @@ def train_and_evaluate(task, config, run_dir=None, resume=False, show_progress=T
         print(f"\nstep {step}: {evaluation.summary}")
         return evaluation
 
+    def collectives():
+        """A failed collective (a worker died or is unreachable) ends the run in one line."""
+        return worker_losses(several_workers, lambda: (
+            f"at step {int(checkpoints.step) + 1}; the last checkpoint is "
+            f"{checkpoints.manager.latest_checkpoint}"))
+
     progress = Progress(config.steps, show_progress)
     rate_tag = f"train/{rule.item_name}_per_second"
     bad_steps, evaluation = 0, None
@@ -90,7 +118,8 @@ def train_and_evaluate(task, config, run_dir=None, resume=False, show_progress=T
     while step < config.steps:
         for batch in rule.batches():
             started = time.perf_counter()
-            result = rule.train_step(*batch)
+            with collectives():
+                result = rule.train_step(*batch)
             loss = float(result["loss"])
             rate = rule.items_per_update / (time.perf_counter() - started)
             step += 1
@@ -127,7 +156,9 @@ def train_and_evaluate(task, config, run_dir=None, resume=False, show_progress=T
                 checkpoints.save()
             if step >= config.steps:
                 break
-            if stop_requested(step):
+            with collectives():
+                stopping = stop_requested(step)
+            if stopping:
                 checkpoints.save()
                 summaries.flush()
                 return {"stopped": True, "run_dir": run_dir, "steps": step,
