@@ -58,7 +58,31 @@ def main(out):
         config = dataclasses.replace(clf, strategy=strategy)
         result = train_and_evaluate(classify.TASK, config, out / f"clf-{strategy}", show_progress=False)
         losses[f"clf-{strategy}"] = record(result, out, f"clf-{strategy}")
+    losses["nan"] = nan_on_one_replica(clf)
     (out / "losses.json").write_text(json.dumps(losses))
+
+
+def nan_on_one_replica(config):
+    """A batch whose NaN lies only in replica 1's rows: both replicas skip the update (no
+    weight moves, nobody waits), then a clean batch applies. Returns the two `finite`s."""
+    from zoo.distribution import make_strategy
+    from zoo.training import build_optimizer
+
+    # No warm-up: the first applied update is the schedule's step 0.
+    config = dataclasses.replace(config, strategy="mirrored", warmup_steps=0)
+    data = classify.TASK.prepare(config)
+    with make_strategy("mirrored", 2).scope():
+        model = classify.TASK.build_model(config, data.assets)
+        rule = classify.TASK.update_rule(config, model, build_optimizer(config), data)
+    inputs, lengths, labels = next(rule.batches())
+    poisoned = inputs.copy()
+    poisoned[config.batch_size // 2:, 0, 0] = np.nan
+    before = [w.copy() for w in model.get_weights()]
+    skipped = rule.train_step(poisoned, lengths, labels)
+    unchanged = all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    applied = rule.train_step(inputs, lengths, labels)
+    moved = not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    return [bool(skipped["finite"]), unchanged, bool(applied["finite"]), moved]
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """tf.distribute (`zoo.distribution`): on 2 logical CPU devices, TBPTT(k1, k2) with k2 > k1
 and the minibatch rule give the losses and weights of 1 device with the same global
-batch; a run stopped on 2 replicas resumes on 1 with the same losses; bad settings are
-refused in one line."""
+batch; a run stopped on 2 replicas resumes on 1 with the same losses; a NaN on one
+replica makes both skip; bad settings are refused in one line."""
 
 import json
 import pathlib
@@ -53,6 +53,13 @@ def test_a_run_stopped_on_two_replicas_resumes_on_one_with_the_same_losses(runs)
 def test_minibatch_updates_on_two_replicas_equal_one_device(runs):
     out, losses = runs
     assert_same(out, losses, "clf-default", "clf-mirrored")
+
+
+def test_a_nan_on_one_replica_makes_every_replica_skip_the_update(runs):
+    _, losses = runs
+    skipped_finite, unchanged, applied_finite, moved = losses["nan"]
+    assert not skipped_finite and unchanged
+    assert applied_finite and moved
 
 
 def test_a_batch_that_does_not_split_into_the_replicas_is_refused(tmp_path, capsys):

@@ -37,11 +37,14 @@ def free_ports(count):
 
 
 def start_cluster(logdir, *flags):
-    """Two workers, each `python -m recipes.char_lm ... --strategy multi_worker`."""
+    """Two workers, each `python -m recipes.char_lm ... --strategy multi_worker`, their
+    temporary files in logdir/../tmp."""
+    scratch = logdir.parent / "tmp"
+    scratch.mkdir(exist_ok=True)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = []
     for index in range(2):
-        environment = {**os.environ, "TF_CONFIG": json.dumps(
+        environment = {**os.environ, "TMPDIR": str(scratch), "TF_CONFIG": json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": index}})}
         workers.append(subprocess.Popen(
             [sys.executable, "-m", "recipes.char_lm", *FLAGS, "--strategy", "multi_worker",
@@ -73,7 +76,8 @@ def test_a_two_worker_run_has_the_losses_of_one_process_and_resumes_on_one(tmp_p
     assert [worker.returncode for worker in workers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     assert "SIGTERM: stopping" in outputs[1] and "the chief wrote the run" in outputs[1]
     assert "stopped by another worker's stop after step" in outputs[0]
-    run_dir = only_run(logdir)  # the other worker wrote no run folder
+    run_dir = only_run(logdir)  # the other worker wrote no run folder,
+    assert not list((tmp_path / "tmp").glob("zoo-worker-*"))  # and removed its scratch one
     stopped_at = max(checkpoint_steps(run_dir))
     assert stopped_at < STEPS and sorted(scalar_series(load_events(run_dir), "train/loss"))[-1] == stopped_at
     resumed = subprocess.run([sys.executable, "-m", "recipes.char_lm", "--resume", str(run_dir),
