@@ -27,10 +27,11 @@ FUSED_KINDS = {
 }
 
 
-def layer_pair(kind, dtype="float64", **cell_kwargs):
-    """(fused, loop): two layers with the same weights and the same dropout seed."""
+def layer_pair(kind, dtype="float64", layer_kwargs=None, **cell_kwargs):
+    """(fused, loop): two layers with the same weights and the same dropout seed;
+    `layer_kwargs` are more arguments of both layers (go_backwards=True, say)."""
     layers = [RecurrentLayer(FUSED_KINDS[kind](dtype=dtype, seed=3, **cell_kwargs), fused=fused,
-                             return_sequences=True, return_state=True, dtype=dtype)
+                             return_sequences=True, return_state=True, dtype=dtype, **(layer_kwargs or {}))
               for fused in (True, False)]
     for layer in layers:
         layer.build((BATCH, STEPS, FEATURES))
@@ -196,15 +197,8 @@ MASKS = {
 
 def masked_pair(kind, go_backwards, zero_output_for_mask=False, **cell_kwargs):
     """(fused, loop) as `layer_pair`, reading the sequence backwards or not."""
-    layers = [RecurrentLayer(FUSED_KINDS[kind](dtype="float64", seed=3, **cell_kwargs), fused=fused,
-                             return_sequences=True, return_state=True, go_backwards=go_backwards,
-                             zero_output_for_mask=zero_output_for_mask, dtype="float64")
-              for fused in (True, False)]
-    for layer in layers:
-        layer.build((BATCH, STEPS, FEATURES))
-    randomize(layers[0], seed=5)
-    layers[1].set_weights(layers[0].get_weights())
-    return layers
+    return layer_pair(kind, layer_kwargs={"go_backwards": go_backwards,
+                                          "zero_output_for_mask": zero_output_for_mask}, **cell_kwargs)
 
 
 def masked_outputs_and_gradients(layer, x, state, mask, training=False):
