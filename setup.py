@@ -31,6 +31,8 @@ setup(
         "numpy>=1.26,<3",
         # Plots (gradient flow through time) rendered into TensorBoard images.
         "matplotlib>=3.8,<4",
+        # CLDR locale data: the date normalisation pairs are written by babel.dates.
+        "babel>=2.14,<3",
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]~=2.21.0"],
