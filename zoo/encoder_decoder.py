@@ -1,0 +1,164 @@
+"""An encoder-decoder of zoo cells with attention over the encoder's outputs
+(Goodfellow et al., Deep Learning, 10.4; Luong et al. 2015, the attention's placement).
+
+    memory, mask, state = encode(source ids, source lengths)
+        memory [batch, S, D] the top encoder layer's outputs (D = units, or 2 units
+        bidirectional), mask [batch, S] the valid source steps, state the decoder's
+        initial state: each layer's final encoder state, through a learned bridge
+        (a dense tanh layer) where the sizes differ (a bidirectional encoder)
+    logits, state, weights = decode_step(previous target ids [batch], state, memory, mask)
+
+Per target step t, with h_t the top decoder layer's output:
+
+    e_ts = score(h_t, m_s)        dot: h_t . m_s          general: h_t W m_s
+                                  additive: v . tanh(W1 h_t + W2 m_s)  (Bahdanau et al. 2015)
+    a_t  = softmax over valid s of e_ts      (padded source steps get exactly 0)
+    c_t  = sum_s a_ts m_s
+    o_t  = tanh(W_c [c_t; h_t])              (attention "none": o_t = h_t)
+    logits_t = W_o o_t + b_o
+
+Teacher forcing (`teacher_forced`) runs the decoder over the gold previous tokens with
+the same layers, whole sequences at once (the recurrent layers take their fused pass),
+so its logits equal step-by-step decoding with the gold tokens fed back.
+"""
+
+import keras
+from keras import ops
+
+from zoo.cells import make_cell
+from zoo.recurrent_layer import RecurrentLayer
+
+ATTENTIONS = ("none", "additive", "dot", "general")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Attention(keras.layers.Layer):
+    """Scores, weights and context of one of ATTENTIONS (see the module docstring) for
+    queries [batch, T, units] over memory [batch, S, D] with mask [batch, S]."""
+
+    def __init__(self, kind, units, **kwargs):
+        super().__init__(**kwargs)
+        self.kind, self.units = kind, units
+
+    def build(self, queries_shape, memory_shape, mask_shape=None):
+        width = memory_shape[-1]
+        if self.kind == "general" or (self.kind == "dot" and width != self.units):
+            self.memory_projection = self.add_weight((width, self.units), name="memory_projection")
+        if self.kind == "additive":
+            self.query_weight = self.add_weight((self.units, self.units), name="query_weight")
+            self.memory_weight = self.add_weight((width, self.units), name="memory_weight")
+            self.score_vector = self.add_weight((self.units,), name="score_vector")
+
+    def call(self, queries, memory, mask):
+        if self.kind == "additive":
+            hidden = ops.tanh(ops.matmul(queries, self.query_weight)[:, :, None, :]
+                              + ops.matmul(memory, self.memory_weight)[:, None, :, :])
+            scores = ops.sum(hidden * self.score_vector, axis=-1)
+        else:
+            keys = memory if not hasattr(self, "memory_projection") else ops.matmul(memory, self.memory_projection)
+            scores = ops.matmul(queries, ops.transpose(keys, (0, 2, 1)))
+        valid = ops.cast(mask, "bool")[:, None, :]
+        scores = ops.where(valid, scores, ops.full_like(scores, -1e9))
+        weights = ops.where(valid, ops.softmax(scores, axis=-1), ops.zeros_like(scores))
+        return ops.matmul(weights, memory), weights
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind, "units": self.units}
+
+
+class EncoderDecoder(keras.Model):
+    """The model of the module docstring.
+
+    Args:
+        source_vocab, target_vocab: Token ids of each side (0 padding).
+        cell, units, layers: Zoo cell, hidden size and depth of encoder and decoder.
+        bidirectional: The encoder reads both ways (its layers' outputs concatenated).
+        attention: One of ATTENTIONS.
+        embedding_dim: Size of both embeddings.
+        dropout: Variational dropout on each recurrent layer's input, and before the output.
+        seed: Seed of the dropout masks.
+    """
+
+    def __init__(self, source_vocab, target_vocab, cell="lstm", units=128, layers=1, bidirectional=False,
+                 attention="additive", embedding_dim=64, dropout=0.0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {ATTENTIONS}, received {attention!r}")
+        self.settings = dict(source_vocab=source_vocab, target_vocab=target_vocab, cell=cell, units=units,
+                             layers=layers, bidirectional=bidirectional, attention=attention,
+                             embedding_dim=embedding_dim, dropout=dropout, seed=seed)
+        self.units, self.layer_count, self.bidirectional = units, layers, bidirectional
+        self.source_embedding = keras.layers.Embedding(source_vocab, embedding_dim, name="source_embedding")
+        self.target_embedding = keras.layers.Embedding(target_vocab, embedding_dim, name="target_embedding")
+        self.encoder, self.decoder = [], []
+        for layer in range(layers):
+            forward = RecurrentLayer(make_cell(cell, units, dropout, seed + 3 * layer), return_sequences=True,
+                                     return_state=True, name=f"encoder_{layer}")
+            if bidirectional:
+                backward = RecurrentLayer(make_cell(cell, units, dropout, seed + 3 * layer + 1),
+                                          return_sequences=True, return_state=True, go_backwards=True,
+                                          name=f"encoder_{layer}_backward")
+                forward = keras.layers.Bidirectional(forward, backward_layer=backward, merge_mode="concat",
+                                                     name=f"bidirectional_encoder_{layer}")
+            self.encoder.append(forward)
+            self.decoder.append(RecurrentLayer(make_cell(cell, units, dropout, seed + 3 * layer + 2),
+                                               return_sequences=True, return_state=True, name=f"decoder_{layer}"))
+        self.state_parts = 2 if cell == "lstm" else 1
+        self.bridge = (keras.layers.Dense(layers * self.state_parts * units, activation="tanh", name="bridge")
+                       if bidirectional else None)
+        self.attention = None if attention == "none" else Attention(attention, units, name="attention")
+        self.attentional = None if attention == "none" else keras.layers.Dense(units, activation="tanh",
+                                                                                  use_bias=False, name="attentional")
+        self.output_dropout = keras.layers.Dropout(dropout, seed=seed + 3 * layers) if dropout else None
+        self.output_layer = keras.layers.Dense(target_vocab, name="logits")
+
+    def encode(self, source_ids, source_lengths, training=False):
+        """(memory, mask, initial decoder state: per layer a list of [batch, units])."""
+        steps = ops.arange(ops.shape(source_ids)[1], dtype="int32")
+        mask = ops.less(steps[None, :], ops.cast(source_lengths, "int32")[:, None])
+        hidden = self.source_embedding(source_ids)
+        finals = []
+        for layer in self.encoder:
+            hidden, *final = layer(hidden, mask=mask, training=training)
+            finals.append(final)
+        if self.bridge is None:
+            state = [list(final) for final in finals]
+        else:
+            joined = self.bridge(ops.concatenate([part for final in finals for part in final], axis=-1))
+            parts = ops.split(joined, self.layer_count * self.state_parts, axis=-1)
+            state = [parts[k * self.state_parts:(k + 1) * self.state_parts] for k in range(self.layer_count)]
+        return hidden, mask, state
+
+    def decode(self, target_in, state, memory, mask, training=False):
+        """(logits [batch, T, vocab], new state, attention weights [batch, T, S] or None) for
+        the previous tokens `target_in` [batch, T] (teacher forcing, or T = 1 per step)."""
+        hidden = self.target_embedding(target_in)
+        new_state = []
+        for layer, layer_state in zip(self.decoder, state):
+            hidden, *final = layer(hidden, initial_state=list(layer_state), training=training)
+            new_state.append(final)
+        weights = None
+        if self.attention is not None:
+            context, weights = self.attention(hidden, memory, mask)
+            hidden = self.attentional(ops.concatenate([context, hidden], axis=-1))
+        if self.output_dropout is not None:
+            hidden = self.output_dropout(hidden, training=training)
+        return self.output_layer(hidden), new_state, weights
+
+    def teacher_forced(self, source_ids, source_lengths, target_in, training=False):
+        """Logits [batch, T, vocab] and attention weights with the gold previous tokens."""
+        memory, mask, state = self.encode(source_ids, source_lengths, training)
+        logits, _, weights = self.decode(target_in, state, memory, mask, training)
+        return logits, weights
+
+    def decode_step(self, previous_ids, state, memory, mask):
+        """One step of inference: (logits [batch, vocab], new state, weights [batch, S])."""
+        logits, state, weights = self.decode(previous_ids[:, None], state, memory, mask)
+        return logits[:, 0], state, None if weights is None else weights[:, 0]
+
+    def call(self, inputs, training=False):
+        source_ids, source_lengths, target_in = inputs
+        return self.teacher_forced(source_ids, source_lengths, target_in, training)[0]
+
+    def get_config(self):
+        return {**super().get_config(), **self.settings}
