@@ -26,6 +26,7 @@ import keras
 from keras import ops
 
 from zoo.cells import make_cell
+from zoo.decoding import beam_search, greedy_search, tile_beams
 from zoo.recurrent_layer import RecurrentLayer
 
 ATTENTIONS = ("none", "additive", "dot", "general")
@@ -155,6 +156,29 @@ class EncoderDecoder(keras.Model):
         """One step of inference: (logits [batch, vocab], new state, weights [batch, S])."""
         logits, state, weights = self.decode(previous_ids[:, None], state, memory, mask)
         return logits[:, 0], state, None if weights is None else weights[:, 0]
+
+    def step_fn(self, memory, mask):
+        """`zoo.decoding`'s step_fn over this model's flat decoder state, for `memory` and
+        `mask` with one row per decoded row (tile them with `zoo.decoding.tile_beams`)."""
+        def step(ids, flat_state):
+            state = [flat_state[k * self.state_parts:(k + 1) * self.state_parts] for k in range(self.layer_count)]
+            logits, state, _ = self.decode_step(ids[:, 0], state, memory, mask)
+            return logits, [part for layer_state in state for part in layer_state]
+
+        return step
+
+    def translate(self, source_ids, source_lengths, start_id, end_id, max_length, beam_width=1, alpha=0.0):
+        """(ids [batch, max_length], scores [batch], lengths [batch]) of the best hypothesis:
+        greedy for beam_width 0, else beam search (`zoo.decoding`); scores are GNMT's."""
+        memory, mask, state = self.encode(source_ids, source_lengths)
+        flat = [part for layer_state in state for part in layer_state]
+        start = ops.full((ops.shape(source_ids)[0],), start_id, dtype="int32")
+        if beam_width == 0:
+            ids, lengths = greedy_search(self.step_fn(memory, mask), flat, start, max_length, end_id)
+            return ids, None, lengths
+        step = self.step_fn(tile_beams(memory, beam_width), tile_beams(mask, beam_width))
+        ids, scores, lengths = beam_search(step, flat, start, beam_width, max_length, end_id, alpha)
+        return ids[:, 0], scores[:, 0], lengths[:, 0]
 
     def call(self, inputs, training=False):
         source_ids, source_lengths, target_in = inputs
