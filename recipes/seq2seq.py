@@ -11,6 +11,8 @@ import json
 import numpy as np
 import tensorflow as tf
 
+from export.saved_model import export_run
+from export.seq2seq import TranslatorServer
 from zoo.cells import CELLS
 from zoo.cli import train_from_command_line
 from zoo.config import TrainingConfig, exit_on_input_error, setting
@@ -86,6 +88,12 @@ def pairs_of(pairs, assets):
     return Pairs(source, source_lengths, target_in, target_out, pairs)
 
 
+def detokenize(ids, lengths, vocabulary):
+    """Target strings of decoded ids [n, T] whose `lengths` count the end token."""
+    return ["".join(vocabulary[i] for i in row[:max(n - 1, 0)] if i >= len(SPECIAL))
+            for row, n in zip(np.asarray(ids), np.asarray(lengths))]
+
+
 class Seq2SeqTask(Task):
     name = "seq2seq"
     module = __spec__.name
@@ -140,15 +148,11 @@ class Seq2SeqTask(Task):
         beam = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length,
                                                         config.beam_width, config.alpha))
 
-        def texts(ids, lengths):
-            return ["".join(target[i] for i in row[:max(n - 1, 0)] if i >= len(SPECIAL))
-                    for row, n in zip(ids.numpy(), lengths.numpy())]
-
         def exact(pairs, decode):
             hits = 0
             for start in range(0, len(pairs.texts), 256):
                 ids, _, lengths = decode(pairs.source[start:start + 256], pairs.source_lengths[start:start + 256])
-                hits += sum(out == gold for out, (_, gold) in zip(texts(ids, lengths), pairs.texts[start:start + 256]))
+                hits += sum(out == gold for out, (_, gold) in zip(detokenize(ids, lengths, target), pairs.texts[start:start + 256]))
             return hits / len(pairs.texts)
 
         def evaluate(step):
@@ -162,6 +166,9 @@ class Seq2SeqTask(Task):
 
         return evaluate
 
+    def serving(self, model, assets, folder):
+        return TranslatorServer(model, assets, (PAD, START, END, UNKNOWN))
+
 
 TASK = Seq2SeqTask()
 
@@ -171,6 +178,7 @@ def main(argv=None):
     config, result = train_from_command_line(TASK, argv, SMOKE, "Train a date-normalising encoder-decoder.")
     if result is not None:
         print({k: v for k, v in result.items() if "exact" in k})
+        print(f"export: {export_run(result['run_dir'], config.export_dir or None, config.model_name)}")
 
 
 if __name__ == "__main__":

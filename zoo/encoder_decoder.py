@@ -169,11 +169,12 @@ class EncoderDecoder(keras.Model):
 
     def translate(self, source_ids, source_lengths, start_id, end_id, max_length, beam_width=1, alpha=0.0):
         """(ids [batch, max_length], scores [batch], lengths [batch]) of the best hypothesis:
-        greedy for beam_width 0, else beam search (`zoo.decoding`); scores are GNMT's."""
+        greedy for a Python beam_width of 0 (no scores), else beam search (`zoo.decoding`;
+        beam_width may be a tensor, as a served request gives it); scores are GNMT's."""
         memory, mask, state = self.encode(source_ids, source_lengths)
         flat = [part for layer_state in state for part in layer_state]
         start = ops.full((ops.shape(source_ids)[0],), start_id, dtype="int32")
-        if beam_width == 0:
+        if isinstance(beam_width, int) and beam_width == 0:
             ids, lengths = greedy_search(self.step_fn(memory, mask), flat, start, max_length, end_id)
             return ids, None, lengths
         step = self.step_fn(tile_beams(memory, beam_width), tile_beams(mask, beam_width))
