@@ -122,7 +122,7 @@ def write_text_classes(folder):
     return pairs
 
 
-@pytest.mark.parametrize("layout,tokens", [("folder", "word"), ("tsv", "char")])
+@pytest.mark.parametrize("layout,tokens", [pytest.param("folder", "word", marks=pytest.mark.slow), ("tsv", "char")])
 def test_text_runs_train_show_mistakes_and_serve_strings(tmp_path, layout, tokens):
     pairs = write_text_classes(tmp_path / "texts")
     data = tmp_path / "texts"
@@ -156,6 +156,7 @@ def classify_config(logdir, **changes):
     return ClassifyConfig(**{**SMOKE, "logdir": str(logdir), **changes})
 
 
+@pytest.mark.slow  # three interpreters, about 25 s
 def test_sigkill_then_resume_continues_with_the_same_losses(tmp_path):
     steps = 24
     whole = train_and_evaluate(TASK, classify_config(tmp_path / "whole", steps=steps), show_progress=False)

@@ -27,6 +27,7 @@ def test_the_smoke_run_trains_and_scores_exact_match(smoke_run):
     assert sorted(scalar_series(events, "test/greedy_exact_match")) == [6]
 
 
+@pytest.mark.slow  # a fresh interpreter, about 15 s
 def test_translate_without_the_project_gives_the_python_models_decodes(smoke_run, tmp_path):
     sources = ["fr_FR | 23 novembre 2026", "ar_EG | ٢٣‏/١١‏/٢٠٢٦", "xx | unseen ✓"]
     version = smoke_run / "export" / "seq2seq" / "1"

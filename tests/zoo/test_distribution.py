@@ -1,7 +1,8 @@
 """tf.distribute (`zoo.distribution`): on 2 logical CPU devices, TBPTT(k1, k2) with k2 > k1
 and the minibatch rule give the losses and weights of 1 device with the same global
 batch; a run stopped on 2 replicas resumes on 1 with the same losses; a NaN on one
-replica makes both skip; bad settings are refused in one line."""
+replica makes both skip (these four share one fresh interpreter, about 35 s: slow tests,
+which `.ci/run` runs after the default suite); bad settings are refused in one line."""
 
 import json
 import pathlib
@@ -39,22 +40,26 @@ def assert_same(out, losses, first, second):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_tbptt_on_two_replicas_equals_one_device(runs):
     out, losses = runs
     assert losses["lm-default"][0] != losses["lm-default"][-1]  # it trained
     assert_same(out, losses, "lm-default", "lm-mirrored")
 
 
+@pytest.mark.slow
 def test_a_run_stopped_on_two_replicas_resumes_on_one_with_the_same_losses(runs):
     out, losses = runs
     assert_same(out, losses, "lm-default", "lm-switch")
 
 
+@pytest.mark.slow
 def test_minibatch_updates_on_two_replicas_equal_one_device(runs):
     out, losses = runs
     assert_same(out, losses, "clf-default", "clf-mirrored")
 
 
+@pytest.mark.slow
 def test_a_nan_on_one_replica_makes_every_replica_skip_the_update(runs):
     _, losses = runs
     skipped_finite, unchanged, applied_finite, moved = losses["nan"]
