@@ -49,7 +49,7 @@ class Seq2SeqConfig(TrainingConfig):
 
 
 SMOKE = dict(units=16, train_pairs=256, valid_pairs=32, test_pairs=32, steps=6, batch_size=16, warmup_steps=2,
-             validate_every=3, checkpoint_every=3, histogram_every=3, beam_width=2)
+             validate_every=6, checkpoint_every=3, histogram_every=3, beam_width=2)
 
 
 def encode_texts(texts, vocabulary, end=False):

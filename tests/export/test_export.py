@@ -118,6 +118,7 @@ def test_unknown_prompt_characters_read_as_the_unknown_id(served, exported):
     assert len(text[0]) == 30
 
 
+@pytest.mark.slow  # saved_model_cli, about 10 s
 def test_saved_model_cli_shows_and_runs_the_signatures(exported):
     cli = str(pathlib.Path(sys.executable).parent / "saved_model_cli")
     shown = subprocess.run([cli, "show", "--all", "--dir", str(exported["path"])],

@@ -71,6 +71,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
     assert_same_run(run_dir, uninterrupted)
 
 
+@pytest.mark.slow  # a subprocess run, about 15 s
 def test_sigterm_stops_cleanly_with_a_checkpoint_and_says_how_to_resume(tmp_path, uninterrupted):
     logdir = tmp_path / "runs"
     process = run_cli("--smoke", "--steps", str(STEPS), "--logdir", str(logdir))

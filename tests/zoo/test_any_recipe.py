@@ -80,6 +80,7 @@ def test_the_export_command_exports_it_and_a_process_without_the_project_serves_
                                atol=1e-6)
 
 
+@pytest.mark.slow  # subprocess runs, about 11 s; the default suite kills char_lm
 def test_sigkill_then_resume_continues_with_the_same_losses(toy_run, tmp_path):
     logdir = tmp_path / "runs"
     process = command("toy_recipe", "--smoke", "--logdir", str(logdir))
@@ -110,6 +111,7 @@ def test_commands_name_a_run_of_the_wrong_kind_in_one_line(toy_run, tmp_path):
         load_config(toy_recipe.TASK, char_lm_run)
 
 
+@pytest.mark.slow  # a TensorBoard server, about 8 s
 def test_tensorboard_shows_the_hparams_of_two_recipes_in_one_logdir(tmp_path):
     train_and_evaluate(toy_recipe.TASK, toy_config(tmp_path, steps=2), show_progress=False)
     train_char_lm(smoke_config(tmp_path, steps=2))

@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from zoo.cpu_allocator import SETTING, keep_freed_memory_in_process
 
 REPORT = """
@@ -55,5 +57,6 @@ def test_the_recipe_trains_with_bfc_where_tensorflow_alone_would_use_malloc(tmp_
     assert output[-2] == "peak" and int(output[-1]) >= 4e6  # at least the 1000 x 1000 floats
 
 
+@pytest.mark.slow  # fresh interpreters, about 8 s
 def test_the_environment_decides_over_the_recipe(tmp_path):
     assert run(recipe_then_report(tmp_path), tmp_path, **NO_ONEDNN, **{SETTING: "false"})[-1] == "malloc"
