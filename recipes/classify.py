@@ -94,7 +94,7 @@ class ClassifyData:
     source: str
 
 
-def split_of(examples, rows, assets, config):
+def split_of(examples, rows, assets):
     """`Split` of `examples` rows `rows` (None: all)."""
     rows = np.arange(len(examples.labels)) if rows is None else rows
     sequences = [examples.sequences[i] for i in rows]
@@ -141,9 +141,9 @@ class ClassifyTask(Task):
         if config.batch_size > len(train_rows):
             raise InputError(f"{data.train.source}: {len(train_rows)} training examples after the "
                              f"validation split, fewer than one batch (--batch-size {config.batch_size})")
-        return ClassifyData(assets, split_of(data.train, train_rows, assets, config),
-                            split_of(data.train, valid_rows, assets, config),
-                            split_of(data.test, None, assets, config), data.train.source)
+        return ClassifyData(assets, split_of(data.train, train_rows, assets),
+                            split_of(data.train, valid_rows, assets),
+                            split_of(data.test, None, assets), data.train.source)
 
     def save_assets(self, assets, folder):
         (folder / ASSETS_FILE).write_text(json.dumps(assets, ensure_ascii=False) + "\n")

@@ -75,13 +75,12 @@ class MaskedPooling(keras.layers.Layer):
             self.score.build((*sequence_shape[:-1], self.attention_units))
 
     def call(self, sequence, step_mask):
-        mask = step_mask
-        valid = ops.cast(mask, sequence.dtype)[:, :, None]
+        valid = ops.cast(step_mask, sequence.dtype)[:, :, None]
         if self.mode == "mean":
             return ops.sum(sequence * valid, axis=1) / ops.maximum(ops.sum(valid, axis=1), 1.0)
         if self.mode == "max":
-            return ops.max(ops.where(mask[:, :, None], sequence, ops.full_like(sequence, -1e9)), axis=1)
-        return ops.sum(self.attention_weights(sequence, mask)[:, :, None] * sequence, axis=1)
+            return ops.max(ops.where(step_mask[:, :, None], sequence, ops.full_like(sequence, -1e9)), axis=1)
+        return ops.sum(self.attention_weights(sequence, step_mask)[:, :, None] * sequence, axis=1)
 
     def attention_weights(self, sequence, mask):
         """a [batch, time]: softmax of the scores over valid steps, exactly 0 on padding."""

@@ -33,9 +33,6 @@ import tensorflow as tf
 
 from zoo.errors import InputError
 
-STRATEGIES = ("default", "mirrored", "multi_worker")
-
-
 def split_cpu(devices):
     """Split this machine's CPU into `devices` logical devices, where it has fewer than
     `devices` GPUs. Must run before TensorFlow creates its devices (before any op)."""

@@ -147,7 +147,7 @@ def test_text_runs_train_show_mistakes_and_serve_strings(tmp_path, layout, token
     served, refusal = output.splitlines()[-2:]
     assert "every text needs at least one token" in refusal
     run = restore_run(run_dir)
-    inputs = split_of(Examples(texts, np.zeros(4, np.int64), "request"), None, run.assets, run.config)
+    inputs = split_of(Examples(texts, np.zeros(4, np.int64), "request"), None, run.assets)
     expected = tf.nn.softmax(run.model([inputs.inputs, inputs.lengths])).numpy()
     np.testing.assert_allclose(np.array(json.loads(served)), expected, atol=1e-5)
 
