@@ -1,8 +1,15 @@
-"""Encoder-decoder with attention, teacher forcing and beam search: date normalisation
-across languages (work in progress: trains and scores; export and TensorBoard extras to come).
+"""Encoder-decoder with attention, teacher forcing and beam search; by default it learns to
+write dates of 48 locales (CLDR, through babel) as ISO 8601.
 
-    python -m recipes.seq2seq                  # dates in 48 locales -> ISO 8601
-    python -m recipes.seq2seq --smoke          # a tiny configuration, seconds
+    python -m recipes.seq2seq                               # dates -> ISO 8601, < 10 min on 2 cores
+    python -m recipes.seq2seq --smoke                       # a tiny configuration, seconds
+    python -m recipes.seq2seq --locales fr_FR,ar_EG,ja_JP   # dates of some locales only
+    python -m recipes.seq2seq --data fra.txt --tokens word  # source<TAB>target per line
+    python -m recipes.seq2seq --resume runs/RUN             # continue a run from its newest checkpoint
+
+Held-out validation pairs are decoded greedily and by beam search at every validation
+(exact match, character error rate; BLEU and chrF for --data runs), the test pairs once,
+at the end. The run exports `translate`, `encode` and `decode_step` for TensorFlow Serving.
 """
 
 import dataclasses
@@ -14,21 +21,42 @@ import tensorflow as tf
 from export.saved_model import export_run
 from export.seq2seq import TranslatorServer
 from zoo.cells import CELLS
-from zoo.cli import train_from_command_line
+from zoo.cli import print_paths, train_from_command_line
 from zoo.config import TrainingConfig, exit_on_input_error, setting
-from zoo.data.dates import date_splits
+from zoo.data.dates import LOCALES, check_locales, date_splits, locale_of, script_of
+from zoo.data.pair_tokens import END, PAD, START, TOKENS, decode, encode, learn_vocabulary
+from zoo.data.text_pairs import read_pairs, split_pairs
 from zoo.encoder_decoder import ATTENTIONS, EncoderDecoder
 from zoo.errors import InputError
 from zoo.minibatch import MinibatchTrainer
+from zoo.scheduled_sampling import gold_probability, scheduled_logits
 from zoo.task import Evaluation, Task
+from zoo.translation_metrics import (attention_png, character_error_rate, corpus_scores, exact_match,
+                                     samples_table)
 
-VOCABULARY_FILE = "vocabularies.json"
-PAD, START, END, UNKNOWN = 0, 1, 2, 3
-SPECIAL = ["<pad>", "<start>", "<end>", "<unknown>"]
+ASSETS_FILE = "vocabularies.json"
+DATES = "dates"
+SHOWN_SAMPLES, SHOWN_ALIGNMENTS, DECODE_BATCH = 12, 3, 256
 
 
 @dataclasses.dataclass(frozen=True)
 class Seq2SeqConfig(TrainingConfig):
+    data: str = setting(DATES, "'dates': generated date pairs; else a file, folder or glob of "
+                        "source<TAB>target lines")
+    locales: str = setting("all", "dates: comma-separated CLDR locales, or 'all' (48)")
+    tokens: str = setting("char", "--data: characters or whitespace-separated words as tokens",
+                          choices=TOKENS)
+    max_vocabulary: int = setting(20000, "--data: ids per side, the 4 special ones counted",
+                                  minimum=5)
+    max_source_length: int = setting(200, "longest source, in tokens; longer lines are refused",
+                                     minimum=1, maximum=4096)
+    max_length: int = setting(20, "longest target with its end token, in tokens: the decode "
+                              "limit; longer lines are refused", minimum=2, maximum=512)
+    held_out_share: float = setting(0.05, "--data: share of the pairs each for validation and "
+                                    "test", above=0.0, below=0.34)
+    train_pairs: int = setting(50000, "dates: generated training pairs", minimum=1)
+    valid_pairs: int = setting(500, "dates: validation pairs (held-out days)", minimum=1)
+    test_pairs: int = setting(2000, "dates: test pairs (held-out days)", minimum=1)
     cell: str = setting("gru", "recurrent cell of encoder and decoder", choices=tuple(CELLS))
     units: int = setting(128, "hidden size", minimum=1, maximum=8192)
     layers: int = setting(1, "stacked layers of encoder and decoder", minimum=1, maximum=8)
@@ -36,35 +64,29 @@ class Seq2SeqConfig(TrainingConfig):
     attention: str = setting("additive", "attention over the encoder outputs", choices=ATTENTIONS)
     embedding_dim: int = setting(64, "token embedding size", minimum=1, maximum=4096)
     dropout: float = setting(0.1, "variational dropout", minimum=0.0, below=1.0)
-    train_pairs: int = setting(50000, "generated training pairs", minimum=1)
-    valid_pairs: int = setting(500, "validation pairs (held-out days)", minimum=1)
-    test_pairs: int = setting(2000, "test pairs (held-out days)", minimum=1)
+    sampling_k: float = setting(0.0, "scheduled sampling: gold tokens fed with probability "
+                                "k / (k + exp(step / k)) (Bengio et al. 2015); 0: teacher forcing",
+                                minimum=0.0)
     beam_width: int = setting(5, "beam width of the beam decode", minimum=1, maximum=64)
-    alpha: float = setting(0.6, "GNMT length normalisation", minimum=0.0)
-    max_length: int = setting(20, "longest decode (target tokens)", minimum=1, maximum=1000)
+    alpha: float = setting(0.6, "GNMT length normalisation ((5 + |Y|) / 6)^alpha", minimum=0.0)
     steps: int = setting(2000, "parameter updates", minimum=1)
     validate_every: int = setting(500, "steps between validations", minimum=1)
     warmup_steps: int = setting(50, "linear warm-up steps", minimum=0)
     model_name: str = setting("seq2seq", "TF Serving model name")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.sampling_k and self.sampling_k < 1:
+            raise InputError(f"--sampling-k {self.sampling_k}: expected 0 (off) or at least 1")
 
 
 SMOKE = dict(units=16, train_pairs=256, valid_pairs=32, test_pairs=32, steps=6, batch_size=16, warmup_steps=2,
              validate_every=6, checkpoint_every=3, histogram_every=3, beam_width=2)
 
 
-def encode_texts(texts, vocabulary, end=False):
-    """(ids [n, longest (+1)] int32, lengths [n]) of character sequences; unknown -> UNKNOWN."""
-    index = {ch: i for i, ch in enumerate(vocabulary)}
-    rows = [[index.get(ch, UNKNOWN) for ch in text] + ([END] if end else []) for text in texts]
-    lengths = np.array([len(r) for r in rows], np.int32)
-    ids = np.zeros((len(rows), lengths.max()), np.int32)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)] = r
-    return ids, lengths
-
-
 @dataclasses.dataclass
 class Pairs:
+    """One split as model inputs, with its texts."""
     source: np.ndarray
     source_lengths: np.ndarray
     target_in: np.ndarray
@@ -81,49 +103,79 @@ class Seq2SeqData:
 
 
 def pairs_of(pairs, assets):
-    sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
-    source, source_lengths = encode_texts(sources, assets["source"])
-    target_out, _ = encode_texts(targets, assets["target"], end=True)
+    """`Pairs` of (source, target) strings; targets end with the end id, and the decoder reads
+    them shifted right behind the start id."""
+    source, source_lengths = encode([s for s, _ in pairs], assets["source"], assets["tokens"])
+    target_out, _ = encode([t for _, t in pairs], assets["target"], assets["tokens"], end=True)
     target_in = np.concatenate([np.full((len(pairs), 1), START, np.int32), target_out[:, :-1]], axis=1)
     return Pairs(source, source_lengths, target_in, target_out, pairs)
 
 
-def detokenize(ids, lengths, vocabulary):
-    """Target strings of decoded ids [n, T] whose `lengths` count the end token."""
-    return ["".join(vocabulary[i] for i in row[:max(n - 1, 0)] if i >= len(SPECIAL))
-            for row, n in zip(np.asarray(ids), np.asarray(lengths))]
+def locales_of(config):
+    if config.locales == "all":
+        return LOCALES
+    locales = tuple(name.strip() for name in config.locales.split(",") if name.strip())
+    if not locales:
+        raise InputError(f"--locales {config.locales!r}: expected 'all' or CLDR locales separated by commas")
+    check_locales(locales)
+    return locales
+
+
+def read_splits(config):
+    """(train, valid, test) pairs of the config's data; InputError on bad input."""
+    if config.data == DATES:
+        if config.tokens != "char":
+            raise InputError("--tokens word: the generated dates are read as characters; expected "
+                             "--tokens char, or --data PAIRS")
+        splits = date_splits(config.seed, config.train_pairs, config.valid_pairs, config.test_pairs,
+                             locales=locales_of(config))
+        return splits.train, splits.valid, splits.test
+    if config.locales != "all":
+        raise InputError(f"--locales {config.locales}: picks the generated dates' locales; expected "
+                         "no --locales with --data")
+    pairs = read_pairs(config.data, config.tokens, config.max_source_length, config.max_length - 1)
+    splits = split_pairs(pairs, config.held_out_share, config.seed, config.data)
+    return splits.train, splits.valid, splits.test
 
 
 class Seq2SeqTask(Task):
     name = "seq2seq"
     module = __spec__.name
     config_class = Seq2SeqConfig
-    hparams = ("cell", "units", "layers", "bidirectional", "attention", "dropout", "batch_size", "steps", "lr",
-               "seed")
+    hparams = ("data", "tokens", "cell", "units", "layers", "bidirectional", "attention", "dropout",
+               "sampling_k", "batch_size", "steps", "lr", "seed")
 
     def prepare(self, config, saved_assets=None):
-        splits = date_splits(config.seed, config.train_pairs, config.valid_pairs, config.test_pairs)
+        train, valid, test = read_splits(config)
+        if config.batch_size > len(train):
+            raise InputError(f"{config.data}: {len(train)} training pairs, fewer than one batch "
+                             f"(--batch-size {config.batch_size})")
         assets = saved_assets or {
-            "source": SPECIAL + sorted({ch for s, _ in splits.train for ch in s}),
-            "target": SPECIAL + sorted({ch for _, t in splits.train for ch in t})}
-        return Seq2SeqData(assets, pairs_of(splits.train, assets), pairs_of(splits.valid, assets),
-                           pairs_of(splits.test, assets))
+            "data": config.data, "tokens": config.tokens, "max_source_length": config.max_source_length,
+            "source": learn_vocabulary([s for s, _ in train], config.tokens, config.max_vocabulary),
+            "target": learn_vocabulary([t for _, t in train], config.tokens, config.max_vocabulary)}
+        return Seq2SeqData(assets, pairs_of(train, assets), pairs_of(valid, assets), pairs_of(test, assets))
 
     def save_assets(self, assets, folder):
-        (folder / VOCABULARY_FILE).write_text(json.dumps(assets, ensure_ascii=False) + "\n")
+        (folder / ASSETS_FILE).write_text(json.dumps(assets, ensure_ascii=False) + "\n")
 
     def load_assets(self, folder):
-        path = folder / VOCABULARY_FILE
+        path = folder / ASSETS_FILE
         if not path.exists():
-            raise InputError(f"{folder}: no {VOCABULARY_FILE}; expected a seq2seq run folder")
+            raise InputError(f"{folder}: no {ASSETS_FILE}; expected a seq2seq run folder")
         return json.loads(path.read_text())
 
+    def run_name(self, config):
+        directions = "bi" if config.bidirectional else ""
+        return f"{directions}{config.cell}-{config.layers}x{config.units}-{config.attention}"
+
     def describe(self, config, data):
-        return (f"{len(data.train.texts)} training pairs, vocabularies {len(data.assets['source'])} / "
-                f"{len(data.assets['target'])}")
+        return (f"data: {config.data} ({config.tokens} tokens); {len(data.train.texts)} training, "
+                f"{len(data.valid.texts)} validation, {len(data.test.texts)} test pairs; vocabularies "
+                f"{len(data.assets['source']) + 4} / {len(data.assets['target']) + 4}")
 
     def build_model(self, config, assets, inference=False):
-        model = EncoderDecoder(len(assets["source"]), len(assets["target"]), config.cell, config.units,
+        model = EncoderDecoder(len(assets["source"]) + 4, len(assets["target"]) + 4, config.cell, config.units,
                                config.layers, config.bidirectional, config.attention, config.embedding_dim,
                                0.0 if inference else config.dropout, config.seed, name="seq2seq")
         model([np.zeros((1, 2), np.int32), np.ones(1, np.int32), np.zeros((1, 2), np.int32)])
@@ -132,10 +184,15 @@ class Seq2SeqTask(Task):
     def update_rule(self, config, model, optimizer, data):
         def loss(model, batch, training):
             source, lengths, target_in, target_out = batch
-            logits = model([source, lengths, target_in], training=training)
-            weights = tf.cast(target_out != PAD, tf.float32)
-            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(target_out, logits)
-            return tf.reduce_sum(losses * weights) / tf.reduce_sum(weights)
+            if config.sampling_k:
+                update = optimizer.iterations
+                logits = scheduled_logits(model, source, lengths, target_in,
+                                          gold_probability(update, config.sampling_k),
+                                          tf.stack([tf.constant(config.seed, tf.int64), tf.cast(update, tf.int64)]),
+                                          training)
+            else:
+                logits = model([source, lengths, target_in], training=training)
+            return masked_cross_entropy(target_out, logits)
 
         train = data.train
         return MinibatchTrainer(model, optimizer, loss, (train.source, train.source_lengths, train.target_in,
@@ -143,31 +200,106 @@ class Seq2SeqTask(Task):
                                 config.clip_norm, config.clip_value, config.jit_compile)
 
     def evaluator(self, config, model, data):
-        target = data.assets["target"]
-        greedy = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length, 0))
-        beam = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length,
-                                                        config.beam_width, config.alpha))
-
-        def exact(pairs, decode):
-            hits = 0
-            for start in range(0, len(pairs.texts), 256):
-                ids, _, lengths = decode(pairs.source[start:start + 256], pairs.source_lengths[start:start + 256])
-                hits += sum(out == gold for out, (_, gold) in zip(detokenize(ids, lengths, target), pairs.texts[start:start + 256]))
-            return hits / len(pairs.texts)
-
-        def evaluate(step):
-            metrics = {"valid/greedy_exact_match": exact(data.valid, greedy),
-                       "valid/beam_exact_match": exact(data.valid, beam)}
-            if step >= config.steps:
-                metrics["test/greedy_exact_match"] = exact(data.test, greedy)
-                metrics["test/beam_exact_match"] = exact(data.test, beam)
-            summary = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-            return Evaluation(metrics, summary)
-
-        return evaluate
+        return TranslationEvaluator(config, model, data).evaluate
 
     def serving(self, model, assets, folder):
-        return TranslatorServer(model, assets, (PAD, START, END, UNKNOWN))
+        return TranslatorServer(model, assets, folder)
+
+
+def masked_cross_entropy(target_out, logits):
+    """Mean cross-entropy over the target tokens that are not padding."""
+    weights = tf.cast(target_out != PAD, tf.float32)
+    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(target_out, logits)
+    return tf.reduce_sum(losses * weights) / tf.reduce_sum(weights)
+
+
+class TranslationEvaluator:
+    """Validation (and, at the last step, test) scores of the module docstring."""
+
+    def __init__(self, config, model, data):
+        self.config, self.model, self.data = config, model, data
+        self.forced = tf.function(lambda s, l, t: model.teacher_forced(s, l, t, training=False))
+        self.greedy = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length, 0))
+        self.beam = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length,
+                                                             config.beam_width, config.alpha))
+
+    def decoded(self, pairs, search):
+        assets, texts = self.data.assets, []
+        for start in range(0, len(pairs.texts), DECODE_BATCH):
+            rows = slice(start, start + DECODE_BATCH)
+            ids, _, lengths = search(pairs.source[rows], pairs.source_lengths[rows])
+            texts += decode(ids.numpy(), lengths.numpy(), assets["target"], assets["tokens"])
+        return texts
+
+    def forced_scores(self, pairs):
+        """(loss, token accuracy) with the gold previous tokens."""
+        loss_sum = hits = count = 0.0
+        for start in range(0, len(pairs.texts), DECODE_BATCH):
+            rows = slice(start, start + DECODE_BATCH)
+            logits, _ = self.forced(pairs.source[rows], pairs.source_lengths[rows], pairs.target_in[rows])
+            gold, weights = pairs.target_out[rows], pairs.target_out[rows] != PAD
+            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(gold, logits).numpy()
+            loss_sum += float((losses * weights).sum())
+            hits += float(((logits.numpy().argmax(-1) == gold) & weights).sum())
+            count += float(weights.sum())
+        return loss_sum / count, hits / count
+
+    def scores(self, name, pairs):
+        """(scalars, {decode name: texts}) of one split."""
+        references = [target for _, target in pairs.texts]
+        decodes = {"greedy": self.decoded(pairs, self.greedy), "beam": self.decoded(pairs, self.beam)}
+        metrics = {}
+        for kind, texts in decodes.items():
+            metrics[f"{name}/{kind}_exact_match"] = exact_match(texts, references)
+            metrics[f"{name}/{kind}_cer"] = character_error_rate(texts, references)
+        if self.config.data != DATES:
+            for metric, value in corpus_scores(decodes["beam"], references).items():
+                metrics[f"{name}/beam_{metric}"] = value
+        return metrics, decodes
+
+    def alignments(self, pairs, decodes):
+        """(weights, source tokens, output tokens) of the first validation pairs' greedy decodes."""
+        assets, shown = self.data.assets, []
+        for k in range(min(SHOWN_ALIGNMENTS, len(pairs.texts))):
+            output_ids, _ = encode([decodes[k]], assets["target"], assets["tokens"], end=True)
+            target_in = np.concatenate([[[START]], output_ids[:, :-1]], axis=1).astype(np.int32)
+            _, weights = self.forced(pairs.source[k:k + 1], pairs.source_lengths[k:k + 1], target_in)
+            tokens = lambda ids, vocabulary: [vocabulary[i - 4] if i >= 4 else "?" for i in ids]
+            source_tokens = tokens(pairs.source[k, :pairs.source_lengths[k]], assets["source"])
+            output_tokens = tokens(output_ids[0, :-1], assets["target"]) + ["</s>"]
+            shown.append((weights.numpy()[0][:, :len(source_tokens)], source_tokens, output_tokens))
+        return shown
+
+    def evaluate(self, step):
+        valid = self.data.valid
+        loss, token_accuracy = self.forced_scores(valid)
+        metrics, decodes = self.scores("valid", valid)
+        metrics.update({"valid/loss": loss, "valid/token_accuracy": token_accuracy})
+        texts = {"valid/samples": samples_table([s for s, _ in valid.texts[:SHOWN_SAMPLES]],
+                                                [t for _, t in valid.texts[:SHOWN_SAMPLES]],
+                                                {k: v[:SHOWN_SAMPLES] for k, v in decodes.items()})}
+        images = {}
+        if self.model.attention is not None:
+            images["valid/attention"] = attention_png(self.alignments(valid, decodes["greedy"]),
+                                                      f"greedy decodes, step {step}")
+        summary = (f"valid loss {loss:.4f}, token accuracy {token_accuracy:.4f}, exact match greedy "
+                   f"{metrics['valid/greedy_exact_match']:.4f} beam {metrics['valid/beam_exact_match']:.4f}")
+        if step >= self.config.steps:
+            test_metrics, test_decodes = self.scores("test", self.data.test)
+            metrics.update(test_metrics)
+            if self.config.data == DATES:
+                metrics.update(script_scores(self.data.test.texts, test_decodes["beam"]))
+            summary += (f"; test exact match greedy {metrics['test/greedy_exact_match']:.4f} beam "
+                        f"{metrics['test/beam_exact_match']:.4f}")
+        return Evaluation(metrics, summary, texts=texts, images=images)
+
+
+def script_scores(pairs, decodes):
+    """Beam exact match per script of the dates' locales: {"test_script/Latn": ..., ...}."""
+    scripts = {}
+    for (source, target), decoded in zip(pairs, decodes):
+        scripts.setdefault(script_of(locale_of(source)), []).append(decoded == target)
+    return {f"test_script/{script}": float(np.mean(hits)) for script, hits in sorted(scripts.items())}
 
 
 TASK = Seq2SeqTask()
@@ -175,10 +307,13 @@ TASK = Seq2SeqTask()
 
 @exit_on_input_error
 def main(argv=None):
-    config, result = train_from_command_line(TASK, argv, SMOKE, "Train a date-normalising encoder-decoder.")
-    if result is not None:
-        print({k: v for k, v in result.items() if "exact" in k})
-        print(f"export: {export_run(result['run_dir'], config.export_dir or None, config.model_name)}")
+    config, result = train_from_command_line(TASK, argv, SMOKE, "Train an encoder-decoder with attention.")
+    if result is None:
+        return
+    exported = export_run(result["run_dir"], config.export_dir or None, config.model_name)
+    print(f"\ntest exact match: greedy {result['test/greedy_exact_match']:.4f}, beam "
+          f"{result['test/beam_exact_match']:.4f} (beam width {config.beam_width}) after {result['steps']} steps")
+    print_paths(TASK, result, exported)
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def test_tensorboard_shows_the_hparams_of_two_recipes_in_one_logdir(tmp_path):
     assert {"cell", "units", "k1", "k2"} <= set(infos)  # both recipes' own hparams
 
 
-@pytest.mark.parametrize("recipe", ["recipes.char_lm", "recipes.long_range", "recipes.classify"])
+@pytest.mark.parametrize("recipe", ["recipes.char_lm", "recipes.long_range", "recipes.classify", "recipes.seq2seq"])
 def test_every_recipes_help_lists_each_setting_with_its_why(recipe, capsys):
     """--help shows every config field (a why with a literal "%" once broke argparse's
     formatting of the whole page)."""

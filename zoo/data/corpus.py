@@ -31,7 +31,7 @@ def load_corpus(source):
         return _python_documentation()
     if source.startswith("tfds:"):
         return _tfds_text(source)
-    return "\n".join(_decode(path) for path in _files(source))
+    return "\n".join(_decode(path) for path in data_files(source))
 
 
 def split_corpus(text, validation_fraction):
@@ -70,7 +70,9 @@ def _tfds_text(source):
     return "\n".join(texts)
 
 
-def _files(source):
+def data_files(source):
+    """The files `source` names: a file, every non-hidden file below a folder (sorted), or a
+    glob's matches (sorted); InputError where there is none."""
     path = pathlib.Path(source)
     if GLOB_CHARACTERS & set(source):
         files = [pathlib.Path(p) for p in sorted(glob.glob(source, recursive=True))]

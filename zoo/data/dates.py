@@ -18,6 +18,7 @@ form.
 
 import dataclasses
 import datetime
+import functools
 import unicodedata
 
 import numpy as np
@@ -75,6 +76,23 @@ def check_locales(locales, flag="--locales"):
         except (ValueError, babel.core.UnknownLocaleError):
             raise InputError(f"{flag}: unknown locale {locale!r}; expected a CLDR locale such as "
                              "fr_FR or ar_EG") from None
+
+
+@functools.lru_cache(maxsize=None)
+def script_of(locale):
+    """The ISO 15924 script `locale` writes in, from CLDR's likely subtags ("Latn", "Arab", ...)."""
+    babel = _babel()
+    parsed = babel.core.Locale.parse(locale)
+    if parsed.script:
+        return parsed.script
+    likely = babel.core.get_global("likely_subtags")
+    full = likely.get(f"{parsed.language}_{parsed.territory}") or likely.get(parsed.language, "")
+    return (babel.core.parse_locale(full)[2] if full else None) or "Zyyy"
+
+
+def locale_of(source):
+    """The locale prefix of a generated source string."""
+    return source.split(SEPARATOR, 1)[0]
 
 
 class DateWriter:
