@@ -50,13 +50,22 @@ class Attention(keras.layers.Layer):
             self.memory_weight = self.add_weight((width, self.units), name="memory_weight")
             self.score_vector = self.add_weight((self.units,), name="score_vector")
 
-    def call(self, queries, memory, mask):
+    def keys(self, memory):
+        """What the scores read of the memory, computed once per source: W2 m_s (additive),
+        W m_s (general, or dot over a memory wider than the queries), else m_s."""
+        if not self.built:  # a decoding loop may ask before any call
+            self.build((None, None, self.units), memory.shape)
+            self.built = True
         if self.kind == "additive":
-            hidden = ops.tanh(ops.matmul(queries, self.query_weight)[:, :, None, :]
-                              + ops.matmul(memory, self.memory_weight)[:, None, :, :])
+            return ops.matmul(memory, self.memory_weight)
+        return memory if not hasattr(self, "memory_projection") else ops.matmul(memory, self.memory_projection)
+
+    def call(self, queries, memory, mask, keys=None):
+        keys = self.keys(memory) if keys is None else keys
+        if self.kind == "additive":
+            hidden = ops.tanh(ops.matmul(queries, self.query_weight)[:, :, None, :] + keys[:, None, :, :])
             scores = ops.sum(hidden * self.score_vector, axis=-1)
         else:
-            keys = memory if not hasattr(self, "memory_projection") else ops.matmul(memory, self.memory_projection)
             scores = ops.matmul(queries, ops.transpose(keys, (0, 2, 1)))
         valid = ops.cast(mask, "bool")[:, None, :]
         scores = ops.where(valid, scores, ops.full_like(scores, -1e9))
@@ -130,21 +139,27 @@ class EncoderDecoder(keras.Model):
             state = [parts[k * self.state_parts:(k + 1) * self.state_parts] for k in range(self.layer_count)]
         return hidden, mask, state
 
-    def decode(self, target_in, state, memory, mask, training=False):
+    def decode(self, target_in, state, memory, mask, training=False, keys=None):
         """(logits [batch, T, vocab], new state, attention weights [batch, T, S] or None) for
-        the previous tokens `target_in` [batch, T] (teacher forcing, or T = 1 per step)."""
+        the previous tokens `target_in` [batch, T] (teacher forcing, or T = 1 per step);
+        `keys`: the attention's keys of `memory`, where a decoding loop computed them once."""
         hidden = self.target_embedding(target_in)
         new_state = []
         for layer, layer_state in zip(self.decoder, state):
             hidden, *final = layer(hidden, initial_state=list(layer_state), training=training)
             new_state.append(final)
+        logits, weights = self.readout(hidden, memory, mask, training, keys)
+        return logits, new_state, weights
+
+    def readout(self, hidden, memory, mask, training=False, keys=None):
+        """(logits, attention weights or None) of the top decoder outputs `hidden` [batch, T, units]."""
         weights = None
         if self.attention is not None:
-            context, weights = self.attention(hidden, memory, mask)
+            context, weights = self.attention(hidden, memory, mask, keys)
             hidden = self.attentional(ops.concatenate([context, hidden], axis=-1))
         if self.output_dropout is not None:
             hidden = self.output_dropout(hidden, training=training)
-        return self.output_layer(hidden), new_state, weights
+        return self.output_layer(hidden), weights
 
     def teacher_forced(self, source_ids, source_lengths, target_in, training=False):
         """Logits [batch, T, vocab] and attention weights with the gold previous tokens."""
@@ -152,17 +167,28 @@ class EncoderDecoder(keras.Model):
         logits, _, weights = self.decode(target_in, state, memory, mask, training)
         return logits, weights
 
-    def decode_step(self, previous_ids, state, memory, mask):
-        """One step of inference: (logits [batch, vocab], new state, weights [batch, S])."""
-        logits, state, weights = self.decode(previous_ids[:, None], state, memory, mask)
-        return logits[:, 0], state, None if weights is None else weights[:, 0]
+    def decode_step(self, previous_ids, state, memory, mask, keys=None):
+        """One step of inference: (logits [batch, vocab], new state, weights [batch, S]).
+
+        The decoder layers' cells are called directly: for one step the layers' sequence
+        machinery (masks, time-major transposes, the fused pass) only costs time."""
+        hidden = self.target_embedding(previous_ids)
+        new_state = []
+        for layer, layer_state in zip(self.decoder, state):
+            hidden, final = layer.cell(hidden, list(layer_state))
+            new_state.append(list(final))
+        logits, weights = self.readout(hidden[:, None], memory, mask, keys=keys)
+        return logits[:, 0], new_state, None if weights is None else weights[:, 0]
 
     def step_fn(self, memory, mask):
         """`zoo.decoding`'s step_fn over this model's flat decoder state, for `memory` and
-        `mask` with one row per decoded row (tile them with `zoo.decoding.tile_beams`)."""
+        `mask` with one row per decoded row (tile them with `zoo.decoding.tile_beams`); the
+        attention's keys are computed here, once, not at every step."""
+        keys = None if self.attention is None else self.attention.keys(memory)
+
         def step(ids, flat_state):
             state = [flat_state[k * self.state_parts:(k + 1) * self.state_parts] for k in range(self.layer_count)]
-            logits, state, _ = self.decode_step(ids[:, 0], state, memory, mask)
+            logits, state, _ = self.decode_step(ids[:, 0], state, memory, mask, keys)
             return logits, [part for layer_state in state for part in layer_state]
 
         return step
