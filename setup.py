@@ -33,6 +33,8 @@ setup(
         "matplotlib>=3.8,<4",
         # CLDR locale data: the date normalisation pairs are written by babel.dates.
         "babel>=2.14,<3",
+        # BLEU and chrF of seq2seq runs on sentence pairs (the reference implementation).
+        "sacrebleu>=2.4,<3",
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]~=2.21.0"],

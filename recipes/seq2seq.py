@@ -192,7 +192,9 @@ class Seq2SeqTask(Task):
                                           training)
             else:
                 logits = model([source, lengths, target_in], training=training)
-            return masked_cross_entropy(target_out, logits)
+            # Weighted by tokens, so that replicas of a distributed run weigh their means by
+            # their share of the batch's tokens (`zoo.minibatch`).
+            return masked_cross_entropy(target_out, logits), tf.reduce_sum(tf.cast(target_out != PAD, tf.float32))
 
         train = data.train
         return MinibatchTrainer(model, optimizer, loss, (train.source, train.source_lengths, train.target_in,

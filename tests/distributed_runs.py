@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 
 from char_lm_runs import smoke_config  # noqa: E402
 from event_files import load_events, scalar_series  # noqa: E402
-from recipes import char_lm, classify  # noqa: E402
+from recipes import char_lm, classify, seq2seq  # noqa: E402
+from seq2seq_pairs import word_pairs  # noqa: E402
 from zoo.training import train_and_evaluate  # noqa: E402
 
 STEPS = 8
@@ -58,6 +59,15 @@ def main(out):
         config = dataclasses.replace(clf, strategy=strategy)
         result = train_and_evaluate(classify.TASK, config, out / f"clf-{strategy}", show_progress=False)
         losses[f"clf-{strategy}"] = record(result, out, f"clf-{strategy}")
+    # Token-weighted losses: word pairs of 1 to 3 words give the replicas unequal shares
+    # of the batch's target tokens.
+    (out / "pairs.tsv").write_text(word_pairs(200), encoding="utf-8")
+    s2s = seq2seq.Seq2SeqConfig(**{**seq2seq.SMOKE, "logdir": str(out / "s2s"), "dropout": 0.0, "steps": STEPS,
+                                   "devices": 2, "data": str(out / "pairs.tsv"), "tokens": "word"})
+    for strategy in ("default", "mirrored"):
+        config = dataclasses.replace(s2s, strategy=strategy)
+        result = train_and_evaluate(seq2seq.TASK, config, out / f"s2s-{strategy}", show_progress=False)
+        losses[f"s2s-{strategy}"] = record(result, out, f"s2s-{strategy}")
     losses["nan"] = nan_on_one_replica(clf)
     (out / "losses.json").write_text(json.dumps(losses))
 

@@ -34,7 +34,9 @@ class MinibatchTrainer:
         model: Keras model.
         optimizer: Keras optimizer.
         loss_fn: `loss_fn(model, batch, training)` -> scalar mean loss (float32) of a batch,
-            a tuple of tensors in the order of `examples`.
+            a tuple of tensors in the order of `examples`; or (mean loss, weight) where the
+            mean is over `weight` items rather than over rows (tokens of a target, say),
+            so that replicas weigh their means by their share of the batch's weight.
         examples: Tuple of arrays sharing their first dimension (one row per example).
         batch_size: Examples per update; the batch shape is fixed, so one trace serves all.
         seed: Seed of the per-epoch orders.
@@ -95,12 +97,18 @@ def loss_update(rule, batch):
         def replica_loss(*batch):
             first, rows = replica_rows(size, rule.strategy.num_replicas_in_sync)
             own = tuple(array[first:first + rows] for array in batch)
-            return rule.loss_fn(rule.model, own, True) * (rows / size), None
+            loss = rule.loss_fn(rule.model, own, True)
+            if isinstance(loss, tuple):  # a mean over `weight` items: this replica's share of them
+                loss, weight = loss
+                total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, weight)
+                return loss * (weight / total), None
+            return loss * (rows / size), None
 
         return distributed_update(rule.strategy, rule.optimizer, variables, replica_loss, batch,
                                   rule.clip_norm, rule.clip_value)
     with tf.GradientTape() as tape:
         loss = rule.loss_fn(rule.model, batch, True)
+        loss = loss[0] if isinstance(loss, tuple) else loss
     return guarded_update(rule.optimizer, variables, loss, tape.gradient(loss, variables),
                           rule.clip_norm, rule.clip_value)
 

@@ -16,6 +16,7 @@ from event_files import load_events, scalar_series
 from isolated import run_without_project
 from recipes.seq2seq import SMOKE, TASK, Seq2SeqConfig, main
 from run_folders import has_checkpoint, only_run, wait_for
+from seq2seq_pairs import word_pairs
 from zoo.data.dates import LOCALES
 from zoo.data.pair_tokens import END, PAD, START, decode, encode
 from zoo.runs import restore_run
@@ -126,16 +127,6 @@ def test_translate_without_the_project_gives_the_python_models_decodes(smoke_run
         assert texts == python_decodes(run, SOURCES, beam)
 
 
-def word_pairs(count):
-    """English number words -> French number words, e.g. 'two one' -> 'deux un'."""
-    english = "zero one two three four five six seven eight nine".split()
-    french = "zéro un deux trois quatre cinq six sept huit neuf".split()
-    rng = np.random.default_rng(0)
-    rows = [rng.integers(0, 10, rng.integers(1, 4)) for _ in range(count)]
-    return "".join(" ".join(english[d] for d in r) + "\t" + " ".join(french[d] for d in r) + "\tCC-BY\n"
-                   for r in rows)
-
-
 def test_a_word_level_run_on_a_pair_file_scores_bleu_and_serves_words(tmp_path):
     (tmp_path / "pairs.tsv").write_text(word_pairs(300), encoding="utf-8")
     main(["--smoke", "--data", str(tmp_path / "pairs.tsv"), "--tokens", "word", "--logdir", str(tmp_path / "runs")])
@@ -234,3 +225,11 @@ def test_bad_input_stops_with_one_line_and_writes_nothing(tmp_path, capsys, monk
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and expected in error, error
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow  # the default run, about 2.5 min on 2 cores
+def test_the_default_run_reaches_99_percent_exact_match_with_beam_at_least_greedy(tmp_path):
+    result = train_and_evaluate(TASK, Seq2SeqConfig(logdir=str(tmp_path)), show_progress=False)
+    assert result["test/beam_exact_match"] >= 0.99
+    assert result["test/beam_exact_match"] >= result["test/greedy_exact_match"]
+    assert min(v for k, v in result.items() if k.startswith("test_script/")) >= 0.97

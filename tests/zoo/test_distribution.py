@@ -1,8 +1,9 @@
 """tf.distribute (`zoo.distribution`): on 2 logical CPU devices, TBPTT(k1, k2) with k2 > k1
 and the minibatch rule give the losses and weights of 1 device with the same global
 batch; a run stopped on 2 replicas resumes on 1 with the same losses; a NaN on one
-replica makes both skip (these four share one fresh interpreter, about 35 s: slow tests,
-which `.ci/run` runs after the default suite); bad settings are refused in one line."""
+replica makes both skip; seq2seq's token-weighted losses too (these share one fresh
+interpreter, about 45 s: slow tests, which `.ci/run` runs after the default suite); bad
+settings are refused in one line."""
 
 import json
 import pathlib
@@ -57,6 +58,13 @@ def test_a_run_stopped_on_two_replicas_resumes_on_one_with_the_same_losses(runs)
 def test_minibatch_updates_on_two_replicas_equal_one_device(runs):
     out, losses = runs
     assert_same(out, losses, "clf-default", "clf-mirrored")
+
+
+@pytest.mark.slow
+def test_token_weighted_losses_on_two_replicas_equal_one_device(runs):
+    """seq2seq on word pairs: each replica weighs its mean by its share of the tokens."""
+    out, losses = runs
+    assert_same(out, losses, "s2s-default", "s2s-mirrored")
 
 
 @pytest.mark.slow
