@@ -31,7 +31,7 @@ import tensorflow as tf
 from benchmarks.peers import interleaved_seconds, torch_version
 from export.saved_model import export_model
 from recipes.seq2seq import TASK, Seq2SeqConfig
-from zoo.data.pair_tokens import END, START, decode, encode
+from zoo.data.pair_tokens import END, SPECIAL_TOKENS, START, decode, encode
 from zoo.training import build_optimizer
 
 WINDOWS = 4  # distinct batches each peer cycles through
@@ -229,7 +229,9 @@ def main(argv=None):
     windows = batches(data.train, config.batch_size)
     model = TASK.build_model(config, data.assets)
     rule = TASK.update_rule(config, model, build_optimizer(config), data)
-    twin = TorchTwin(len(data.assets["source"]) + 4, len(data.assets["target"]) + 4, config.units, config.embedding_dim)
+    special = len(SPECIAL_TOKENS)
+    twin = TorchTwin(len(data.assets["source"]) + special, len(data.assets["target"]) + special, config.units,
+                     config.embedding_dim)
     seconds = interleaved_seconds({"zoo": zoo_trainer(rule, windows), "torch": twin.trainer(windows, config.lr)},
                                   arguments.rounds)
     rate = {name: config.batch_size / s for name, s in seconds.items()}

@@ -42,7 +42,7 @@ class TranslatorServer(ServingModule):
     def __init__(self, model, assets, folder):
         super().__init__(model, name="translator_server")
         self.tokens, self.max_source = assets["tokens"], assets["max_source_length"]
-        self.alpha = 0.6
+        self.alpha = assets["alpha"]  # the run's length normalisation, as its beam decodes were scored
         shown = assets["source"][:min(8, self.max_source)] or ["?"]
         self.example_source = ("" if self.tokens == "char" else " ").join(shown)
         path = folder / VOCABULARY_ASSET

@@ -24,7 +24,8 @@ from zoo.cells import CELLS
 from zoo.cli import print_paths, train_from_command_line
 from zoo.config import TrainingConfig, exit_on_input_error, setting
 from zoo.data.dates import LOCALES, check_locales, date_splits, locale_of, script_of
-from zoo.data.pair_tokens import END, PAD, START, TOKENS, decode, encode, learn_vocabulary
+from zoo.data.pair_tokens import END, PAD, SPECIAL_TOKENS, START, TOKENS, decode, encode, learn_vocabulary, \
+    token_counts
 from zoo.data.text_pairs import read_pairs, split_pairs
 from zoo.encoder_decoder import ATTENTIONS, EncoderDecoder
 from zoo.errors import InputError
@@ -150,8 +151,13 @@ class Seq2SeqTask(Task):
         if config.batch_size > len(train):
             raise InputError(f"{config.data}: {len(train)} training pairs, fewer than one batch "
                              f"(--batch-size {config.batch_size})")
+        longest = int(token_counts([t for _, t in train + valid + test], config.tokens).max())
+        if longest + 1 > config.max_length:
+            raise InputError(f"--max-length {config.max_length}: the targets of {config.data} need up to "
+                             f"{longest + 1} tokens with the end token")
         assets = saved_assets or {
             "data": config.data, "tokens": config.tokens, "max_source_length": config.max_source_length,
+            "alpha": config.alpha,
             "source": learn_vocabulary([s for s, _ in train], config.tokens, config.max_vocabulary),
             "target": learn_vocabulary([t for _, t in train], config.tokens, config.max_vocabulary)}
         return Seq2SeqData(assets, pairs_of(train, assets), pairs_of(valid, assets), pairs_of(test, assets))
@@ -172,10 +178,11 @@ class Seq2SeqTask(Task):
     def describe(self, config, data):
         return (f"data: {config.data} ({config.tokens} tokens); {len(data.train.texts)} training, "
                 f"{len(data.valid.texts)} validation, {len(data.test.texts)} test pairs; vocabularies "
-                f"{len(data.assets['source']) + 4} / {len(data.assets['target']) + 4}")
+                f"{len(data.assets['source']) + len(SPECIAL_TOKENS)} / {len(data.assets['target']) + len(SPECIAL_TOKENS)}")
 
     def build_model(self, config, assets, inference=False):
-        model = EncoderDecoder(len(assets["source"]) + 4, len(assets["target"]) + 4, config.cell, config.units,
+        special = len(SPECIAL_TOKENS)
+        model = EncoderDecoder(len(assets["source"]) + special, len(assets["target"]) + special, config.cell, config.units,
                                config.layers, config.bidirectional, config.attention, config.embedding_dim,
                                0.0 if inference else config.dropout, config.seed, name="seq2seq")
         model([np.zeros((1, 2), np.int32), np.ones(1, np.int32), np.zeros((1, 2), np.int32)])
@@ -220,10 +227,14 @@ class TranslationEvaluator:
 
     def __init__(self, config, model, data):
         self.config, self.model, self.data = config, model, data
-        self.forced = tf.function(lambda s, l, t: model.teacher_forced(s, l, t, training=False))
-        self.greedy = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length, 0))
-        self.beam = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length,
-                                                             config.beam_width, config.alpha))
+        # Shapes left open: the splits and their last batches share one trace each.
+        ids, lengths = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)
+        self.forced = tf.function(lambda s, l, t: model.teacher_forced(s, l, t, training=False),
+                                  input_signature=[ids, lengths, ids])
+        self.greedy = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length, 0),
+                                  input_signature=[ids, lengths])
+        self.beam = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length, config.beam_width,
+                                                             config.alpha), input_signature=[ids, lengths])
 
     def decoded(self, pairs, search):
         assets, texts = self.data.assets, []
@@ -266,9 +277,9 @@ class TranslationEvaluator:
             output_ids, _ = encode([decodes[k]], assets["target"], assets["tokens"], end=True)
             target_in = np.concatenate([[[START]], output_ids[:, :-1]], axis=1).astype(np.int32)
             _, weights = self.forced(pairs.source[k:k + 1], pairs.source_lengths[k:k + 1], target_in)
-            tokens = lambda ids, vocabulary: [vocabulary[i - 4] if i >= 4 else "?" for i in ids]
-            source_tokens = tokens(pairs.source[k, :pairs.source_lengths[k]], assets["source"])
-            output_tokens = tokens(output_ids[0, :-1], assets["target"]) + ["</s>"]
+            names = lambda ids, vocabulary: [(list(SPECIAL_TOKENS) + vocabulary)[i] for i in ids]
+            source_tokens = names(pairs.source[k, :pairs.source_lengths[k]], assets["source"])
+            output_tokens = names(output_ids[0, :-1], assets["target"]) + ["</s>"]
             shown.append((weights.numpy()[0][:, :len(source_tokens)], source_tokens, output_tokens))
         return shown
 

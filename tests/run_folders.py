@@ -1,6 +1,8 @@
 """Looking at run folders from outside, as a user watching a training process would."""
 
 import pathlib
+import subprocess
+import sys
 import time
 
 import tensorflow as tf
@@ -39,3 +41,18 @@ def has_checkpoint(logdir, step):
 def checkpoint_steps(run_dir):
     state = tf.train.get_checkpoint_state(str(run_dir / "checkpoints"))
     return [int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths] if state else []
+
+
+def killed_then_resumed(module, logdir, flags, kill_after):
+    """The run folder of `python -m module *flags --logdir logdir`, SIGKILLed once its
+    checkpoint of step `kill_after` exists, then resumed to the end by `--resume`."""
+    process = subprocess.Popen([sys.executable, "-m", module, *flags, "--logdir", str(logdir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for(lambda: has_checkpoint(logdir, kill_after))
+    process.kill()
+    process.wait()
+    run_dir = only_run(logdir)
+    resumed = subprocess.run([sys.executable, "-m", module, "--resume", str(run_dir)],
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    return run_dir

@@ -3,7 +3,6 @@
 Python model, resume after SIGKILL with the same losses, and the bad-input table."""
 
 import json
-import subprocess
 import sys
 
 import numpy as np
@@ -13,7 +12,7 @@ import tensorflow as tf
 from event_files import load_events, scalar_series
 from isolated import run_without_project
 from recipes.classify import SMOKE, TASK, ClassifyConfig, main, split_of
-from run_folders import has_checkpoint, only_run, wait_for
+from run_folders import killed_then_resumed, only_run
 from zoo.data.labelled import Examples, load_labelled
 from zoo.errors import InputError
 from zoo.runs import restore_run
@@ -160,17 +159,7 @@ def classify_config(logdir, **changes):
 def test_sigkill_then_resume_continues_with_the_same_losses(tmp_path):
     steps = 24
     whole = train_and_evaluate(TASK, classify_config(tmp_path / "whole", steps=steps), show_progress=False)
-    logdir = tmp_path / "runs"
-    process = subprocess.Popen([sys.executable, "-m", "recipes.classify", "--smoke", "--steps", str(steps),
-                                "--logdir", str(logdir)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    wait_for(lambda: has_checkpoint(logdir, 6))
-    process.kill()
-    process.wait()
-    run_dir = only_run(logdir)
-    resumed = subprocess.run([sys.executable, "-m", "recipes.classify", "--resume", str(run_dir)],
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    run_dir = killed_then_resumed("recipes.classify", tmp_path / "runs", ["--smoke", "--steps", str(steps)], 6)
     expected = scalar_series(load_events(whole["run_dir"]), "train/loss")
     got = scalar_series(load_events(run_dir), "train/loss")
     assert sorted(got) == list(range(1, steps + 1))

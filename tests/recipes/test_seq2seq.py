@@ -5,8 +5,6 @@ and `encode` + `decode_step` driven by a client give `translate`'s greedy decode
 
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,10 +13,10 @@ import tensorflow as tf
 from event_files import load_events, scalar_series
 from isolated import run_without_project
 from recipes.seq2seq import SMOKE, TASK, Seq2SeqConfig, main
-from run_folders import has_checkpoint, only_run, wait_for
+from run_folders import killed_then_resumed, only_run
 from seq2seq_pairs import word_pairs
 from zoo.data.dates import LOCALES
-from zoo.data.pair_tokens import END, PAD, START, decode, encode
+from zoo.data.pair_tokens import END, PAD, SPECIAL_TOKENS, START, decode, encode
 from zoo.runs import restore_run
 from zoo.training import train_and_evaluate
 
@@ -85,7 +83,7 @@ def test_encode_and_decode_step_driven_by_a_client_give_translates_greedy_decode
         ids = tf.argmax(step["log_probs"], -1, output_type=tf.int32)
         for row, token in enumerate(ids.numpy()):
             finished[row] |= token == vocabularies["end_id"]
-            if not finished[row] and token >= 4:
+            if not finished[row] and token >= len(SPECIAL_TOKENS):
                 texts[row] += vocabularies["target"][token]
         states = {k: v for k, v in step.items() if k.startswith("state_")}
     translated = served.signatures["translate"](sources=tf.constant(SOURCES), beam_width=tf.constant(1),
@@ -157,17 +155,7 @@ def test_sigkill_then_resume_continues_with_the_same_losses(tmp_path):
     steps, flags = 24, ["--sampling-k", "4"]
     whole = train_and_evaluate(TASK, Seq2SeqConfig(**{**SMOKE, "logdir": str(tmp_path / "whole"), "steps": steps,
                                                       "sampling_k": 4.0}), show_progress=False)
-    logdir = tmp_path / "runs"
-    process = subprocess.Popen([sys.executable, "-m", "recipes.seq2seq", "--smoke", "--steps", str(steps),
-                                "--logdir", str(logdir), *flags], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    wait_for(lambda: has_checkpoint(logdir, 6))
-    process.kill()
-    process.wait()
-    run_dir = only_run(logdir)
-    resumed = subprocess.run([sys.executable, "-m", "recipes.seq2seq", "--resume", str(run_dir)],
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    run_dir = killed_then_resumed("recipes.seq2seq", tmp_path / "runs", ["--smoke", "--steps", str(steps), *flags], 6)
     expected = scalar_series(load_events(whole["run_dir"]), "train/loss")
     got = scalar_series(load_events(run_dir), "train/loss")
     assert sorted(got) == list(range(1, steps + 1))
@@ -204,13 +192,14 @@ def bad_inputs(folder):
         "fewer pairs than one batch": (["--data", "few.tsv"], "few.tsv: 10 training pairs, fewer than one batch"),
         "bad sampling k": (["--sampling-k", "0.5"], "--sampling-k 0.5: expected 0 (off) or at least 1"),
         "bad attention": (["--attention", "cosine"], "--attention"),
+        "dates over the decode limit": (["--max-length", "8"], "--max-length 8: the targets of dates need up to 11 tokens"),
     }
 
 
 BAD_CASES = ["line without tab", "empty side", "line over the length limit", "target over the decode limit",
              "undecodable bytes", "binary file", "no pairs", "missing file", "unknown locale",
              "locales with a pair file", "words on the dates", "fewer pairs than one batch", "bad sampling k",
-             "bad attention"]
+             "bad attention", "dates over the decode limit"]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
