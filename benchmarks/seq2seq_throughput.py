@@ -167,7 +167,8 @@ class TorchTwin:
         gru(model.decoder[0].cell, self.decoder, "")
         self.source_embedding.weight.data = tensor(model.source_embedding.embeddings)
         self.target_embedding.weight.data = tensor(model.target_embedding.embeddings)
-        self.bridge.weight.data, self.bridge.bias.data = tensor(model.bridge.kernel.numpy().T), tensor(model.bridge.bias)
+        self.bridge.weight.data = tensor(model.bridge.kernel.numpy().T)
+        self.bridge.bias.data = tensor(model.bridge.bias)
         attention = model.attention
         self.query.weight.data = tensor(attention.query_weight.numpy().T)
         self.key.weight.data = tensor(attention.memory_weight.numpy().T)

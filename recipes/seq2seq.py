@@ -176,15 +176,17 @@ class Seq2SeqTask(Task):
         return f"{directions}{config.cell}-{config.layers}x{config.units}-{config.attention}"
 
     def describe(self, config, data):
+        sizes = [len(data.assets[side]) + len(SPECIAL_TOKENS) for side in ("source", "target")]
         return (f"data: {config.data} ({config.tokens} tokens); {len(data.train.texts)} training, "
                 f"{len(data.valid.texts)} validation, {len(data.test.texts)} test pairs; vocabularies "
-                f"{len(data.assets['source']) + len(SPECIAL_TOKENS)} / {len(data.assets['target']) + len(SPECIAL_TOKENS)}")
+                f"{sizes[0]} / {sizes[1]}")
 
     def build_model(self, config, assets, inference=False):
         special = len(SPECIAL_TOKENS)
-        model = EncoderDecoder(len(assets["source"]) + special, len(assets["target"]) + special, config.cell, config.units,
-                               config.layers, config.bidirectional, config.attention, config.embedding_dim,
-                               0.0 if inference else config.dropout, config.seed, name="seq2seq")
+        model = EncoderDecoder(len(assets["source"]) + special, len(assets["target"]) + special, config.cell,
+                               config.units, config.layers, config.bidirectional, config.attention,
+                               config.embedding_dim, 0.0 if inference else config.dropout, config.seed,
+                               name="seq2seq")
         model([np.zeros((1, 2), np.int32), np.ones(1, np.int32), np.zeros((1, 2), np.int32)])
         return model
 

@@ -74,7 +74,7 @@ def test_encode_and_decode_step_driven_by_a_client_give_translates_greedy_decode
     served = tf.saved_model.load(str(smoke_run / "export" / "seq2seq" / "1"))
     encoded = served.signatures["encode"](sources=tf.constant(SOURCES))
     vocabularies = json.loads(open(served.vocabularies.asset_path.numpy().decode(), encoding="utf-8").read())
-    states = {k: v for k, v in encoded.items() if k.startswith("state_")}
+    states = first_states = {k: v for k, v in encoded.items() if k.startswith("state_")}
     ids, finished, texts = encoded["start_ids"], np.zeros(len(SOURCES), bool), [""] * len(SOURCES)
     for _ in range(12):
         step = served.signatures["decode_step"](previous_ids=ids, memory=encoded["memory"], mask=encoded["mask"],
@@ -92,7 +92,7 @@ def test_encode_and_decode_step_driven_by_a_client_give_translates_greedy_decode
     assert texts == python_decodes(restore_run(smoke_run), SOURCES, 1)
     with pytest.raises(tf.errors.InvalidArgumentError, match="previous_ids: ids of the target vocabulary"):
         served.signatures["decode_step"](previous_ids=tf.constant([10 ** 6, 0, 0]), memory=encoded["memory"],
-                                         mask=encoded["mask"], **{k: v for k, v in encoded.items() if k.startswith("state_")})
+                                         mask=encoded["mask"], **first_states)
 
 
 @pytest.mark.slow  # a fresh interpreter, about 15 s
@@ -192,7 +192,8 @@ def bad_inputs(folder):
         "fewer pairs than one batch": (["--data", "few.tsv"], "few.tsv: 10 training pairs, fewer than one batch"),
         "bad sampling k": (["--sampling-k", "0.5"], "--sampling-k 0.5: expected 0 (off) or at least 1"),
         "bad attention": (["--attention", "cosine"], "--attention"),
-        "dates over the decode limit": (["--max-length", "8"], "--max-length 8: the targets of dates need up to 11 tokens"),
+        "dates over the decode limit": (["--max-length", "8"],
+                                        "--max-length 8: the targets of dates need up to 11 tokens"),
     }
 
 
