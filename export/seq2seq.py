@@ -92,7 +92,7 @@ class TranslatorServer(ServingModule):
     def _encode(self, sources):
         ids, lengths = self._source_ids(sources)
         memory, mask, state = self.model.encode(ids, lengths)
-        flat = [part for layer_state in state for part in layer_state]
+        flat = self.model.flat_state(state)
         return {"memory": memory, "mask": mask, "start_ids": tf.fill(tf.shape(lengths), START),
                 **{f"state_{k}": part for k, part in enumerate(flat)}}
 
@@ -108,12 +108,10 @@ class TranslatorServer(ServingModule):
                           "memory, mask and state_k: one row per previous id")]
         with tf.control_dependencies(checks):
             previous_ids = tf.identity(previous_ids)
-        parts = self.model.state_parts
-        state = [list(states[k * parts:(k + 1) * parts]) for k in range(self.model.layer_count)]
-        logits, state, weights = self.model.decode_step(previous_ids, state, memory, mask)
+        logits, state, weights = self.model.decode_step(previous_ids, self.model.layered_state(states), memory, mask)
         if weights is None:  # attention "none": nothing is looked at
             weights = tf.zeros(tf.shape(mask), tf.float32)
-        flat = [part for layer_state in state for part in layer_state]
+        flat = self.model.flat_state(state)
         return {"log_probs": tf.nn.log_softmax(logits), "attention": weights,
                 **{f"state_{k}": part for k, part in enumerate(flat)}}
 

@@ -136,7 +136,7 @@ class EncoderDecoder(keras.Model):
         else:
             joined = self.bridge(ops.concatenate([part for final in finals for part in final], axis=-1))
             parts = ops.split(joined, self.layer_count * self.state_parts, axis=-1)
-            state = [parts[k * self.state_parts:(k + 1) * self.state_parts] for k in range(self.layer_count)]
+            state = self.layered_state(parts)
         return hidden, mask, state
 
     def decode(self, target_in, state, memory, mask, training=False, keys=None):
@@ -180,6 +180,15 @@ class EncoderDecoder(keras.Model):
         logits, weights = self.readout(hidden[:, None], memory, mask, keys=keys)
         return logits[:, 0], new_state, None if weights is None else weights[:, 0]
 
+    @staticmethod
+    def flat_state(state):
+        """The decoder state as one list: layer 0's parts, then layer 1's, ..."""
+        return [part for layer_state in state for part in layer_state]
+
+    def layered_state(self, flat):
+        """`flat_state`'s inverse: a list of parts per layer."""
+        return [list(flat[k * self.state_parts:(k + 1) * self.state_parts]) for k in range(self.layer_count)]
+
     def step_fn(self, memory, mask):
         """`zoo.decoding`'s step_fn over this model's flat decoder state, for `memory` and
         `mask` with one row per decoded row (tile them with `zoo.decoding.tile_beams`); the
@@ -187,9 +196,9 @@ class EncoderDecoder(keras.Model):
         keys = None if self.attention is None else self.attention.keys(memory)
 
         def step(ids, flat_state):
-            state = [flat_state[k * self.state_parts:(k + 1) * self.state_parts] for k in range(self.layer_count)]
+            state = self.layered_state(flat_state)
             logits, state, _ = self.decode_step(ids[:, 0], state, memory, mask, keys)
-            return logits, [part for layer_state in state for part in layer_state]
+            return logits, self.flat_state(state)
 
         return step
 
@@ -198,7 +207,7 @@ class EncoderDecoder(keras.Model):
         greedy for a Python beam_width of 0 (no scores), else beam search (`zoo.decoding`;
         beam_width may be a tensor, as a served request gives it); scores are GNMT's."""
         memory, mask, state = self.encode(source_ids, source_lengths)
-        flat = [part for layer_state in state for part in layer_state]
+        flat = self.flat_state(state)
         start = ops.full((ops.shape(source_ids)[0],), start_id, dtype="int32")
         if isinstance(beam_width, int) and beam_width == 0:
             ids, lengths = greedy_search(self.step_fn(memory, mask), flat, start, max_length, end_id)
