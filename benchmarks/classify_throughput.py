@@ -23,8 +23,9 @@ import tensorflow as tf
 
 from benchmarks.peers import interleaved_seconds, torch_version
 from recipes.classify import TASK, ClassifyConfig
-from zoo.classifier import MaskedPooling, StepMask
-from zoo.training import build_optimizer
+from zoo.layers.masks import StepMask
+from zoo.layers.pooling import MaskedPooling
+from zoo.training.loop import build_optimizer
 
 WINDOWS = 4  # distinct batches each peer cycles through
 

@@ -30,8 +30,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from zoo.cells import ReservoirCell  # noqa: E402
-from zoo.recurrent_layer import RecurrentLayer  # noqa: E402
-from zoo.ridge import fit_ridge  # noqa: E402
+from zoo.layers.recurrent import RecurrentLayer  # noqa: E402
+from zoo.training.ridge import fit_ridge  # noqa: E402
 
 TRAIN, TEST, WASHOUT = 2000, 1000, 100
 

@@ -24,9 +24,9 @@ import tensorflow as tf  # noqa: E402
 
 from export.saved_model import export_model  # noqa: E402
 from recipes.char_lm import TASK  # noqa: E402
-from zoo.data.vocabulary import Vocabulary  # noqa: E402
+from zoo.data.tokens import CharacterVocabulary  # noqa: E402
 from zoo.decoding import next_ids  # noqa: E402
-from zoo.model import build_language_model  # noqa: E402
+from zoo.models.language_model import build_language_model  # noqa: E402
 
 EMBEDDING = 64
 PROMPT = "The "
@@ -102,7 +102,7 @@ def main(argv=None):
         torch_version = torch.__version__
     except ImportError:
         torch_version = None
-    vocabulary = Vocabulary(string.printable[:95])
+    vocabulary = CharacterVocabulary(string.printable[:95])
     model = build_language_model(vocabulary.size, "lstm", arguments.units, arguments.layers, EMBEDDING)
     with tempfile.TemporaryDirectory() as export_dir:
         served = tf.saved_model.load(str(export_model(TASK, model, vocabulary, export_dir, "char_lm")))

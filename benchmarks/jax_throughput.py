@@ -8,7 +8,7 @@ Same configuration as `benchmarks.throughput` (`benchmarks.peers`); each peer's 
 training step (forward, backward, Adam update, carried state) is one `jax.jit`-compiled
 function, timed after warm-up with the peers taking turns step by step. On a GPU the
 zoo's LSTM takes JAX's cuDNN kernel and its GRU Keras' `lax.scan` kernel, as the
-built-ins do (`zoo.recurrent_layer`); the zoo's own cell loop (`fused=False`) is a peer
+built-ins do (`zoo.layers.recurrent`); the zoo's own cell loop (`fused=False`) is a peer
 too. PyTorch runs `nn.LSTM` / `nn.GRU` / `nn.RNN` on the same device (cuDNN on a GPU).
 Prints characters per second, ratios, and the zoo's GFLOP/s as a share of the rate of a
 4096 x 4096 float32 matmul, timed in turns with the peers.
@@ -24,7 +24,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.peers import BATCH, TIME, VOCAB, WINDOWS, compare, parse_arguments, torch_version  # noqa: E402
-from zoo.model import zero_state  # noqa: E402
+from zoo.layers.stack import zero_state  # noqa: E402
 
 
 def matmul(size=4096):

@@ -17,7 +17,7 @@ import time
 
 import keras
 
-from zoo.model import build_language_model
+from zoo.models.language_model import build_language_model
 
 BATCH, TIME, EMBEDDING, VOCAB = 64, 100, 64, 96
 WINDOWS = 4  # distinct training windows each peer cycles through

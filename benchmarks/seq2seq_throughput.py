@@ -31,8 +31,8 @@ import tensorflow as tf
 from benchmarks.peers import interleaved_seconds, torch_version
 from export.saved_model import export_model
 from recipes.seq2seq import TASK, Seq2SeqConfig
-from zoo.data.pair_tokens import END, SPECIAL_TOKENS, START, decode, encode
-from zoo.training import build_optimizer
+from zoo.data.tokens import END, PAD_UNKNOWN_START_END, SPECIAL_TOKENS, START, decode, encode
+from zoo.training.loop import build_optimizer
 
 WINDOWS = 4  # distinct batches each peer cycles through
 LATENCY_BATCHES, BEAMS = (1, 32), (1, 5)
@@ -197,7 +197,7 @@ def latencies(served, twin, assets, pairs, config, rounds):
                                                    max_length=tf.constant(config.max_length))["translations"].numpy()]
 
             def peer(n):
-                ids, lengths = encode(sources, assets["source"], assets["tokens"])
+                ids, lengths = encode(sources, assets["source"], assets["tokens"], PAD_UNKNOWN_START_END)
                 tokens, counts = twin.search(torch.from_numpy(ids.astype(np.int64)),
                                              torch.from_numpy(lengths.astype(np.int64)), beam, config.max_length,
                                              config.alpha)

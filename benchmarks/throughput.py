@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.peers import BATCH, TIME, VOCAB, WINDOWS, compare, parse_arguments, torch_version  # noqa: E402
-from zoo.cpu_allocator import keep_freed_memory_in_process  # noqa: E402
-from zoo.tbptt import TBPTTTrainer  # noqa: E402
+from zoo.run.cpu_allocator import keep_freed_memory_in_process  # noqa: E402
+from zoo.training.tbptt import TBPTTRule  # noqa: E402
 
 def matmul(size=2048):
     """(step, flops): one size x size float32 matmul, the machine's reference rate."""
@@ -35,7 +35,7 @@ def matmul(size=2048):
 
 def keras_trainer(model):
     """One zoo-trainer training step of `model` as `step(n)`, on window `n % WINDOWS`."""
-    trainer = TBPTTTrainer(model, keras.optimizers.Adam(1e-3), BATCH, TIME, TIME)
+    trainer = TBPTTRule(model, keras.optimizers.Adam(1e-3), BATCH, TIME, TIME)
     windows = tf.constant(np.random.default_rng(0).integers(0, VOCAB, (WINDOWS, BATCH, TIME + 1)), tf.int32)
 
     def step(n):

@@ -2,7 +2,7 @@
 for a run of any recipe."""
 
 from export.saved_model import export_run
-from zoo.config import OneLineParser, exit_on_input_error
+from zoo.run.config import OneLineParser, exit_on_input_error
 
 
 @exit_on_input_error

@@ -3,7 +3,7 @@
 Sequence runs: `features` float32 [batch, time, features] (raw values: the
 standardisation is inside the model) and `lengths` int32 [batch]. Text runs: `texts`
 string [batch], tokenised in the graph as the training texts were
-(`zoo.data.text_tokens`). Both return `probabilities` float32 [batch, classes], `class_id`
+(`zoo.data.tokens`). Both return `probabilities` float32 [batch, classes], `class_id`
 int32 [batch] and `label` string [batch]: the class names the run was trained with, read
 from the export's asset `labels.txt` (one name per line, line k for class id k).
 """
@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from export.serving import MAX_BATCH, ServingModule, require
-from zoo.data.text_tokens import make_vectorizer
+from zoo.data.tokens import make_vectorizer
 
 LABELS_ASSET = "labels.txt"
 

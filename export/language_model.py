@@ -1,4 +1,4 @@
-"""The served graph of a state-in/state-out token language model (`zoo.model`): three pure
+"""The served graph of a state-in/state-out token language model (`zoo.models.language_model`): three pure
 signatures.
 
     serving_default  token_ids int32 [batch, time]            -> logits float32 [batch, time, vocab]
@@ -28,8 +28,8 @@ import tensorflow as tf
 
 from export.serving import MAX_BATCH, ServingModule, require
 from zoo.decoding import sample_sequence
-from zoo.model import zero_state, zero_state_in_graph
-from zoo.sampling import language_model_step
+from zoo.layers.stack import zero_state, zero_state_in_graph
+from zoo.decoding.language_model import language_model_step
 
 MAX_GENERATE_LENGTH = 2000
 MAX_TIME = 20000
@@ -54,8 +54,8 @@ class LanguageModelServer(ServingModule):
     """The variables, the vocabulary asset and the signatures of a language model.
 
     Args:
-        model: `logits, *state = model([token_ids, *state])` (see `zoo.model`).
-        vocabulary: Its `zoo.data.Vocabulary`.
+        model: `logits, *state = model([token_ids, *state])` (see `zoo.models.language_model`).
+        vocabulary: Its `zoo.data.CharacterVocabulary`.
         folder: Where to write the vocabulary asset before it is copied into the export.
     """
 

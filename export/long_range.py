@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from export.serving import MAX_BATCH, ServingModule, require
-from zoo.data.long_range import ORDER_CLASSES, TASKS
+from zoo.data.synthetic import ORDER_CLASSES, TASKS
 
 
 class LongRangeServer(ServingModule):

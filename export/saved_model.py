@@ -15,10 +15,10 @@ import tempfile
 
 import tensorflow as tf
 
-from export.layout import write_version
+from export.versions import write_version
 from export.warmup import prediction_log, write_warmup
-from zoo.recurrent_layer import portable_kernels
-from zoo.runs import restore_run
+from zoo.layers.recurrent import portable_kernels
+from zoo.run.folders import restore_run
 
 
 def export_model(task, model, assets, export_dir, model_name, version=None):

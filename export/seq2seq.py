@@ -17,7 +17,7 @@ memory, mask and decoder state between calls (n = layers, or 2 layers for an LST
 both sides and the special ids.
 
 Sources are split into tokens and looked up in the run's source vocabulary inside the
-graph, as in training (`zoo.data.pair_tokens`; unknown tokens read as the unknown id).
+graph, as in training (`zoo.data.tokens`; unknown tokens read as the unknown id).
 Requests are checked in the graph: 1 to MAX_BATCH sources of 1 to the run's maximum
 source length in tokens, the beam width and length within their limits, and for
 `decode_step` ids inside the vocabulary and shapes that agree.
@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from export.serving import MAX_BATCH, ServingModule, require
-from zoo.data.pair_tokens import END, PAD, SPECIAL_TOKENS, START, UNKNOWN, id_tokens, join_tokens, make_lookup, \
+from zoo.data.tokens import END, PAD, SPECIAL_TOKENS, START, UNKNOWN, id_tokens, join_tokens, make_lookup, \
     split_tokens
 
 MAX_BEAM, MAX_DECODE = 64, 512
@@ -37,7 +37,7 @@ VOCABULARY_ASSET = "vocabularies.json"
 
 
 class TranslatorServer(ServingModule):
-    """The signatures of the module docstring over a `zoo.encoder_decoder.EncoderDecoder`."""
+    """The signatures of the module docstring over a `zoo.models.encoder_decoder.EncoderDecoder`."""
 
     def __init__(self, model, assets, folder):
         super().__init__(model, name="translator_server")

@@ -20,16 +20,17 @@ import tensorflow as tf
 from export.language_model import LanguageModelServer
 from export.saved_model import export_run
 from zoo.cells import CELLS
-from zoo.cli import print_paths, train_from_command_line
-from zoo.config import TrainingConfig, exit_on_input_error, setting
-from zoo.data import Vocabulary, cut_into_streams, load_corpus, split_corpus, tbptt_windows
-from zoo.errors import InputError
-from zoo.evaluation import StreamLoss
-from zoo.gradient_flow import gradient_norms_through_time, plot_png, recurrent_cells
-from zoo.model import build_language_model, zero_state
-from zoo.sampling import TextSampler
-from zoo.task import Evaluation, Task
-from zoo.tbptt import TBPTTTrainer
+from zoo.run.cli import print_paths, train_from_command_line
+from zoo.run.config import TrainingConfig, exit_on_input_error, setting
+from zoo.data import CharacterVocabulary, cut_into_streams, load_corpus, split_corpus, tbptt_windows
+from zoo.run.errors import InputError
+from zoo.evaluation.stream_loss import StreamLoss
+from zoo.evaluation.gradient_flow import gradient_norms_through_time, plot_png, recurrent_cells
+from zoo.layers.stack import zero_state
+from zoo.models.language_model import build_language_model
+from zoo.decoding.language_model import TextSampler
+from zoo.run.task import Evaluation, Task
+from zoo.training.tbptt import TBPTTRule
 
 VOCABULARY_FILE = "vocabulary.json"
 LN2 = math.log(2.0)
@@ -94,7 +95,7 @@ SMOKE = dict(units=32, layers=1, embedding_dim=16, batch_size=8, k1=20, k2=30, s
 
 @dataclasses.dataclass(frozen=True)
 class CorpusStreams:
-    assets: Vocabulary
+    assets: CharacterVocabulary
     train_streams: np.ndarray  # [batch_size, stream_length] int32
     valid_streams: np.ndarray  # [rows, stream_length] int32
     source: str
@@ -118,7 +119,7 @@ class CharLMTask(Task):
         if not text:
             raise InputError(f"--data {source!r}: the corpus is empty")
         train_text, valid_text = split_corpus(text, config.validation_fraction)
-        vocabulary = Vocabulary.from_text(train_text, f"--data {source!r}")
+        vocabulary = CharacterVocabulary.from_text(train_text, f"--data {source!r}")
         if saved_assets is not None and vocabulary != saved_assets:
             raise InputError(f"--data {source!r}: its vocabulary differs from the one the run "
                              "was trained with; resume with the run's own corpus")
@@ -144,7 +145,7 @@ class CharLMTask(Task):
         path = folder / VOCABULARY_FILE
         if not path.exists():
             raise InputError(f"{folder}: no {VOCABULARY_FILE}; expected a char_lm run folder")
-        return Vocabulary.load(path)
+        return CharacterVocabulary.load(path)
 
     def run_name(self, config):
         return f"{config.cell}-{config.layers}x{config.units}"
@@ -161,7 +162,7 @@ class CharLMTask(Task):
             name="char_lm")
 
     def update_rule(self, config, model, optimizer, data):
-        return TBPTTTrainer(model, optimizer, config.batch_size, config.k1, config.k2,
+        return TBPTTRule(model, optimizer, config.batch_size, config.k1, config.k2,
                             config.clip_norm, config.clip_value, config.jit_compile,
                             streams=data.train_streams)
 

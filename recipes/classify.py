@@ -23,15 +23,16 @@ import tensorflow as tf
 from export.classify import ClassifierServer
 from export.saved_model import export_run
 from zoo.cells import CELLS
-from zoo.classification_metrics import class_scores, confusion_matrix, confusion_png
-from zoo.classifier import MERGES, POOLS, build_sequence_classifier
-from zoo.cli import print_paths, train_from_command_line
-from zoo.config import TrainingConfig, exit_on_input_error, setting
+from zoo.evaluation.classification import class_scores, confusion_matrix, confusion_png
+from zoo.models.classifier import MERGES, POOLS, build_sequence_classifier
+from zoo.run.cli import print_paths, train_from_command_line
+from zoo.evaluation.batched import row_chunks
+from zoo.run.config import TrainingConfig, exit_on_input_error, setting
 from zoo.data.labelled import feature_statistics, load_labelled, pad, stratified_split
-from zoo.data.text_tokens import TOKENS, learn_vocabulary, make_vectorizer, token_ids
-from zoo.errors import InputError
-from zoo.minibatch import MinibatchTrainer
-from zoo.task import Evaluation, Task
+from zoo.data.tokens import PAD_UNKNOWN, TOKENS, encode, learn_vocabulary
+from zoo.run.errors import InputError
+from zoo.training.minibatch import MinibatchRule
+from zoo.run.task import Evaluation, Task
 
 ASSETS_FILE = "classes.json"
 # Misclassified validation texts shown in TensorBoard.
@@ -99,8 +100,8 @@ def split_of(examples, rows, assets):
     rows = np.arange(len(examples.labels)) if rows is None else rows
     sequences = [examples.sequences[i] for i in rows]
     if assets["kind"] == "text":
-        vectorizer = make_vectorizer(assets["tokens"], assets["vocabulary"])
-        ids, lengths = token_ids(vectorizer, sequences, assets["max_steps"])
+        ids, lengths = encode(sequences, assets["vocabulary"], assets["tokens"], PAD_UNKNOWN,
+                              max_steps=assets["max_steps"])
         if not lengths.all():
             raise InputError(f"{examples.source}: example {int(rows[np.argmin(lengths)])} has no "
                              f"{assets['tokens']} token after standardisation; expected at least one")
@@ -115,6 +116,7 @@ def split_of(examples, rows, assets):
 class ClassifyTask(Task):
     name = "classify"
     module = __spec__.name
+    assets_file = ASSETS_FILE
     config_class = ClassifyConfig
     hparams = ("cell", "units", "layers", "bidirectional", "merge", "residual", "pool", "dropout",
                "batch_size", "steps", "lr", "seed")
@@ -130,7 +132,7 @@ class ClassifyTask(Task):
             texts = [data.train.sequences[i] for i in train_rows]
             assets = {"kind": "text", "class_names": data.class_names, "tokens": config.tokens,
                       "max_steps": config.max_steps,
-                      "vocabulary": learn_vocabulary(texts, config.tokens, config.max_tokens)}
+                      "vocabulary": learn_vocabulary(texts, config.tokens, config.max_tokens, PAD_UNKNOWN)}
         else:
             mean, variance = feature_statistics([data.train.sequences[i] for i in train_rows])
             assets = {"kind": "sequences", "class_names": data.class_names,
@@ -144,15 +146,6 @@ class ClassifyTask(Task):
         return ClassifyData(assets, split_of(data.train, train_rows, assets),
                             split_of(data.train, valid_rows, assets),
                             split_of(data.test, None, assets), data.train.source)
-
-    def save_assets(self, assets, folder):
-        (folder / ASSETS_FILE).write_text(json.dumps(assets, ensure_ascii=False) + "\n")
-
-    def load_assets(self, folder):
-        path = folder / ASSETS_FILE
-        if not path.exists():
-            raise InputError(f"{folder}: no {ASSETS_FILE}; expected a classify run folder")
-        return json.loads(path.read_text())
 
     def run_name(self, config):
         directions = "bi" if config.bidirectional else ""
@@ -180,7 +173,7 @@ class ClassifyTask(Task):
             return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
 
         train = data.train
-        return MinibatchTrainer(model, optimizer, loss, (train.inputs, train.lengths, train.labels),
+        return MinibatchRule(model, optimizer, loss, (train.inputs, train.lengths, train.labels),
                                 config.batch_size, config.seed, config.clip_norm, config.clip_value,
                                 config.jit_compile)
 
@@ -189,8 +182,7 @@ class ClassifyTask(Task):
         logits_of = tf.function(lambda inputs, lengths: model([inputs, lengths], training=False))
 
         def scored(split):
-            logits = np.concatenate([logits_of(split.inputs[i:i + 256], split.lengths[i:i + 256]).numpy()
-                                     for i in range(0, len(split.labels), 256)])
+            logits = np.concatenate([logits_of(*chunk).numpy() for chunk in row_chunks(split.inputs, split.lengths)])
             loss = float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(split.labels, logits)))
             predictions = logits.argmax(-1)
             matrix = confusion_matrix(split.labels, predictions, len(names))

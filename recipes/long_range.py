@@ -6,7 +6,7 @@
     python -m recipes.long_range --cells reservoir --readout ridge   # closed-form ESN readout
     python -m recipes.long_range --resume runs/SWEEP/RUN   # continue one run of a sweep
 
-Every (cell, length) pair is its own run (`zoo.training`: TensorBoard events with a
+Every (cell, length) pair is its own run (`zoo.training.loop`: TensorBoard events with a
 gradient-flow-through-time plot, checkpoints, a SavedModel export) in one sweep folder;
 the sweep ends with a table of test error against the task's baseline
 (`sweep.md`, `sweep.csv`, printed, and in TensorBoard beside a plot of error against
@@ -26,18 +26,19 @@ import tensorflow as tf
 
 from export.long_range import LongRangeServer
 from export.saved_model import export_run
-from zoo.cells import CELLS, make_cell, time_scale_spread
-from zoo.cli import config_from_command_line, train_config
-from zoo.config import TrainingConfig, exit_on_input_error, setting
-from zoo.data.long_range import TASKS
-from zoo.errors import InputError
-from zoo.gradient_flow import gradient_norms_through_time, plot_png, recurrent_cells
-from zoo.minibatch import GeneratedBatchTrainer
-from zoo.recurrent_layer import RecurrentLayer
-from zoo.ridge import RidgeReadoutTrainer
-from zoo.runs import new_run_dir
-from zoo.sweep import write_sweep_summary
-from zoo.task import Evaluation, Task
+from zoo.cells import CELLS, time_scale_spread
+from zoo.run.cli import config_from_command_line, train_config
+from zoo.evaluation.batched import row_chunks
+from zoo.run.config import TrainingConfig, exit_on_input_error, setting
+from zoo.data.synthetic import TASKS
+from zoo.run.errors import InputError
+from zoo.evaluation.gradient_flow import gradient_norms_through_time, plot_png, recurrent_cells
+from zoo.training.minibatch import GeneratedBatchRule
+from zoo.models.long_range import build_long_range_model
+from zoo.training.ridge import RidgeReadoutRule
+from zoo.run.folders import new_run_dir
+from zoo.evaluation.sweep import write_sweep_summary
+from zoo.run.task import Evaluation, Task
 
 TASK_FILE = "task.json"
 # A run solves its task when its test error is at most this share of the baseline's.
@@ -178,6 +179,7 @@ def task_error(spec, outputs, targets):
 class LongRangeTask(Task):
     name = "long_range"
     module = __spec__.name
+    assets_file = TASK_FILE
     config_class = LongRangeConfig
     hparams = ("task", "cells", "lengths", "units", "layers", "batch_size", "steps", "lr",
                "readout", "seed")
@@ -194,15 +196,6 @@ class LongRangeTask(Task):
             spec.generate(np.random.default_rng([config.seed, 1]), config.validation_examples, length),
             spec.generate(np.random.default_rng([config.seed, 2]), config.test_examples, length))
 
-    def save_assets(self, assets, folder):
-        (folder / TASK_FILE).write_text(json.dumps(assets) + "\n")
-
-    def load_assets(self, folder):
-        path = pathlib.Path(folder) / TASK_FILE
-        if not path.exists():
-            raise InputError(f"{folder}: no {TASK_FILE}; expected a long_range run folder")
-        return json.loads(path.read_text())
-
     def run_name(self, config):
         cell, length = config.one_run()
         return f"{cell}-T{length}"
@@ -217,27 +210,19 @@ class LongRangeTask(Task):
     def build_model(self, config, assets, inference=False):
         cell, length = config.one_run()
         spec = TASKS[config.task]
-        sequences = keras.Input((None, spec.features), name="sequences")
-        hidden = sequences
-        for layer in range(config.layers):
-            rnn_cell = make_cell(cell, config.units, 0.0, config.seed + layer, name=f"{cell}_cell_{layer}",
-                                 **cell_options(config, length))
-            last = layer == config.layers - 1
-            hidden = RecurrentLayer(rnn_cell, return_sequences=spec.per_step or not last,
-                                    name=f"rnn_{layer}")(hidden)
-        outputs = keras.layers.Dense(spec.outputs, name="readout")(hidden)
-        return keras.Model(sequences, outputs, name=f"long_range_{config.task}")
+        return build_long_range_model(spec.features, spec.outputs, cell, config.units, config.layers, spec.per_step,
+                                      config.seed, cell_options(config, length), name=f"long_range_{config.task}")
 
     def update_rule(self, config, model, optimizer, data):
         spec = TASKS[config.task]
         if config.readout == "ridge" and config.one_run()[0] == "reservoir":
             readout = model.get_layer("readout")
             features = keras.Model(model.input, readout.input)
-            return RidgeReadoutTrainer(
+            return RidgeReadoutRule(
                 features, readout, data.make_batch,
                 (lambda y: y[:, None]) if spec.regression else (lambda y: np.eye(spec.outputs)[y]),
                 config.ridge)
-        return GeneratedBatchTrainer(model, optimizer, batch_loss(spec), data.make_batch,
+        return GeneratedBatchRule(model, optimizer, batch_loss(spec), data.make_batch,
                                      config.batch_size, config.clip_norm, config.clip_value,
                                      config.jit_compile)
 
@@ -250,8 +235,7 @@ class LongRangeTask(Task):
 
         def error_of(examples):
             inputs, targets = examples
-            outputs = np.concatenate([predict(inputs[start:start + 256]).numpy()
-                                      for start in range(0, len(inputs), 256)])
+            outputs = np.concatenate([predict(chunk).numpy() for chunk, in row_chunks(inputs)])
             return task_error(spec, outputs, targets)
 
         def last_step_loss(h):

@@ -21,23 +21,24 @@ import tensorflow as tf
 from export.saved_model import export_run
 from export.seq2seq import TranslatorServer
 from zoo.cells import CELLS
-from zoo.cli import print_paths, train_from_command_line
-from zoo.config import TrainingConfig, exit_on_input_error, setting
+from zoo.run.cli import print_paths, train_from_command_line
+from zoo.evaluation.batched import row_chunks
+from zoo.run.config import TrainingConfig, exit_on_input_error, setting
 from zoo.data.dates import LOCALES, check_locales, date_splits, locale_of, script_of
-from zoo.data.pair_tokens import END, PAD, SPECIAL_TOKENS, START, TOKENS, decode, encode, learn_vocabulary, \
-    token_counts
+from zoo.data.tokens import END, PAD, PAD_UNKNOWN_START_END, SPECIAL_TOKENS, START, TOKENS, decode, encode, \
+    learn_vocabulary, token_counts
 from zoo.data.text_pairs import read_pairs, split_pairs
-from zoo.encoder_decoder import ATTENTIONS, EncoderDecoder
-from zoo.errors import InputError
-from zoo.minibatch import MinibatchTrainer
-from zoo.scheduled_sampling import gold_probability, scheduled_logits
-from zoo.task import Evaluation, Task
-from zoo.translation_metrics import (attention_png, character_error_rate, corpus_scores, exact_match,
+from zoo.models.encoder_decoder import ATTENTIONS, EncoderDecoder
+from zoo.run.errors import InputError
+from zoo.training.minibatch import MinibatchRule
+from zoo.training.scheduled_sampling import gold_probability, scheduled_logits
+from zoo.run.task import Evaluation, Task
+from zoo.evaluation.translation import (attention_png, character_error_rate, corpus_scores, exact_match,
                                      samples_table)
 
 ASSETS_FILE = "vocabularies.json"
 DATES = "dates"
-SHOWN_SAMPLES, SHOWN_ALIGNMENTS, DECODE_BATCH = 12, 3, 256
+SHOWN_SAMPLES, SHOWN_ALIGNMENTS = 12, 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,8 +107,8 @@ class Seq2SeqData:
 def pairs_of(pairs, assets):
     """`Pairs` of (source, target) strings; targets end with the end id, and the decoder reads
     them shifted right behind the start id."""
-    source, source_lengths = encode([s for s, _ in pairs], assets["source"], assets["tokens"])
-    target_out, _ = encode([t for _, t in pairs], assets["target"], assets["tokens"], end=True)
+    source, source_lengths = encode([s for s, _ in pairs], assets["source"], assets["tokens"], PAD_UNKNOWN_START_END)
+    target_out, _ = encode([t for _, t in pairs], assets["target"], assets["tokens"], PAD_UNKNOWN_START_END, end=True)
     target_in = np.concatenate([np.full((len(pairs), 1), START, np.int32), target_out[:, :-1]], axis=1)
     return Pairs(source, source_lengths, target_in, target_out, pairs)
 
@@ -142,6 +143,7 @@ def read_splits(config):
 class Seq2SeqTask(Task):
     name = "seq2seq"
     module = __spec__.name
+    assets_file = ASSETS_FILE
     config_class = Seq2SeqConfig
     hparams = ("data", "tokens", "cell", "units", "layers", "bidirectional", "attention", "dropout",
                "sampling_k", "batch_size", "steps", "lr", "seed")
@@ -158,18 +160,11 @@ class Seq2SeqTask(Task):
         assets = saved_assets or {
             "data": config.data, "tokens": config.tokens, "max_source_length": config.max_source_length,
             "alpha": config.alpha,
-            "source": learn_vocabulary([s for s, _ in train], config.tokens, config.max_vocabulary),
-            "target": learn_vocabulary([t for _, t in train], config.tokens, config.max_vocabulary)}
+            "source": learn_vocabulary([s for s, _ in train], config.tokens, config.max_vocabulary,
+                                       PAD_UNKNOWN_START_END),
+            "target": learn_vocabulary([t for _, t in train], config.tokens, config.max_vocabulary,
+                                       PAD_UNKNOWN_START_END)}
         return Seq2SeqData(assets, pairs_of(train, assets), pairs_of(valid, assets), pairs_of(test, assets))
-
-    def save_assets(self, assets, folder):
-        (folder / ASSETS_FILE).write_text(json.dumps(assets, ensure_ascii=False) + "\n")
-
-    def load_assets(self, folder):
-        path = folder / ASSETS_FILE
-        if not path.exists():
-            raise InputError(f"{folder}: no {ASSETS_FILE}; expected a seq2seq run folder")
-        return json.loads(path.read_text())
 
     def run_name(self, config):
         directions = "bi" if config.bidirectional else ""
@@ -202,11 +197,11 @@ class Seq2SeqTask(Task):
             else:
                 logits = model([source, lengths, target_in], training=training)
             # Weighted by tokens, so that replicas of a distributed run weigh their means by
-            # their share of the batch's tokens (`zoo.minibatch`).
+            # their share of the batch's tokens (`zoo.training.minibatch`).
             return masked_cross_entropy(target_out, logits), tf.reduce_sum(tf.cast(target_out != PAD, tf.float32))
 
         train = data.train
-        return MinibatchTrainer(model, optimizer, loss, (train.source, train.source_lengths, train.target_in,
+        return MinibatchRule(model, optimizer, loss, (train.source, train.source_lengths, train.target_in,
                                                          train.target_out), config.batch_size, config.seed,
                                 config.clip_norm, config.clip_value, config.jit_compile)
 
@@ -240,19 +235,18 @@ class TranslationEvaluator:
 
     def decoded(self, pairs, search):
         assets, texts = self.data.assets, []
-        for start in range(0, len(pairs.texts), DECODE_BATCH):
-            rows = slice(start, start + DECODE_BATCH)
-            ids, _, lengths = search(pairs.source[rows], pairs.source_lengths[rows])
+        for source, source_lengths in row_chunks(pairs.source, pairs.source_lengths):
+            ids, _, lengths = search(source, source_lengths)
             texts += decode(ids.numpy(), lengths.numpy(), assets["target"], assets["tokens"])
         return texts
 
     def forced_scores(self, pairs):
         """(loss, token accuracy) with the gold previous tokens."""
         loss_sum = hits = count = 0.0
-        for start in range(0, len(pairs.texts), DECODE_BATCH):
-            rows = slice(start, start + DECODE_BATCH)
-            logits, _ = self.forced(pairs.source[rows], pairs.source_lengths[rows], pairs.target_in[rows])
-            gold, weights = pairs.target_out[rows], pairs.target_out[rows] != PAD
+        for source, source_lengths, target_in, gold in row_chunks(pairs.source, pairs.source_lengths, pairs.target_in,
+                                                                  pairs.target_out):
+            logits, _ = self.forced(source, source_lengths, target_in)
+            weights = gold != PAD
             losses = tf.nn.sparse_softmax_cross_entropy_with_logits(gold, logits).numpy()
             loss_sum += float((losses * weights).sum())
             hits += float(((logits.numpy().argmax(-1) == gold) & weights).sum())
@@ -276,7 +270,7 @@ class TranslationEvaluator:
         """(weights, source tokens, output tokens) of the first validation pairs' greedy decodes."""
         assets, shown = self.data.assets, []
         for k in range(min(SHOWN_ALIGNMENTS, len(pairs.texts))):
-            output_ids, _ = encode([decodes[k]], assets["target"], assets["tokens"], end=True)
+            output_ids, _ = encode([decodes[k]], assets["target"], assets["tokens"], PAD_UNKNOWN_START_END, end=True)
             target_in = np.concatenate([[[START]], output_ids[:, :-1]], axis=1).astype(np.int32)
             _, weights = self.forced(pairs.source[k:k + 1], pairs.source_lengths[k:k + 1], target_in)
             names = lambda ids, vocabulary: [(list(SPECIAL_TOKENS) + vocabulary)[i] for i in ids]

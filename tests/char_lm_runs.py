@@ -1,8 +1,8 @@
 """Helpers for tests that train the char_lm recipe through the shared core."""
 
 from recipes.char_lm import SMOKE, TASK, CharLMConfig
-from zoo.runs import load_config, restore_run
-from zoo.training import train_and_evaluate
+from zoo.run.folders import load_config, restore_run
+from zoo.training.loop import train_and_evaluate
 
 
 def smoke_config(logdir, **changes):

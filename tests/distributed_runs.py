@@ -13,7 +13,7 @@ import sys
 TESTS = pathlib.Path(__file__).resolve().parent
 sys.path[:0] = [str(TESTS.parent), str(TESTS)]
 
-from zoo.distribution import split_cpu  # noqa: E402
+from zoo.training.distribution import split_cpu  # noqa: E402
 
 split_cpu(2)  # before TensorFlow creates its devices
 
@@ -23,14 +23,14 @@ from char_lm_runs import smoke_config  # noqa: E402
 from event_files import load_events, scalar_series  # noqa: E402
 from recipes import char_lm, classify, seq2seq  # noqa: E402
 from seq2seq_pairs import word_pairs  # noqa: E402
-from zoo.training import train_and_evaluate  # noqa: E402
+from zoo.training.loop import train_and_evaluate  # noqa: E402
 
 STEPS = 8
 
 
 def record(result, out, name):
     losses = scalar_series(load_events(result["run_dir"]), "train/loss")
-    from zoo.runs import restore_run
+    from zoo.run.folders import restore_run
     weights = restore_run(result["run_dir"]).model.get_weights()
     np.savez(out / f"{name}.npz", *weights)
     return [losses[step] for step in sorted(losses)]
@@ -75,8 +75,8 @@ def main(out):
 def nan_on_one_replica(config):
     """A batch whose NaN lies only in replica 1's rows: both replicas skip the update (no
     weight moves, nobody waits), then a clean batch applies. Returns the two `finite`s."""
-    from zoo.distribution import make_strategy
-    from zoo.training import build_optimizer
+    from zoo.training.distribution import make_strategy
+    from zoo.training.loop import build_optimizer
 
     # No warm-up: the first applied update is the schedule's step 0.
     config = dataclasses.replace(config, strategy="mirrored", warmup_steps=0)

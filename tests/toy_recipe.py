@@ -14,11 +14,11 @@ import tensorflow as tf
 from export.saved_model import export_run
 from export.serving import ServingModule
 from zoo.cells import CELLS
-from zoo.cli import train_from_command_line
-from zoo.config import TrainingConfig, exit_on_input_error, setting
-from zoo.minibatch import MinibatchTrainer
-from zoo.recurrent_layer import RecurrentLayer
-from zoo.task import Evaluation, Task
+from zoo.run.cli import train_from_command_line
+from zoo.run.config import TrainingConfig, exit_on_input_error, setting
+from zoo.training.minibatch import MinibatchRule
+from zoo.layers.recurrent import RecurrentLayer
+from zoo.run.task import Evaluation, Task
 
 VOCAB, LENGTH = 8, 12
 
@@ -85,7 +85,7 @@ class ToyTask(Task):
         return keras.Model(ids, keras.layers.Dense(2)(hidden))
 
     def update_rule(self, config, model, optimizer, data):
-        return MinibatchTrainer(model, optimizer, batch_loss, data.train, config.batch_size,
+        return MinibatchRule(model, optimizer, batch_loss, data.train, config.batch_size,
                                 config.seed, config.clip_norm, config.clip_value)
 
     def evaluator(self, config, model, data):

@@ -6,8 +6,8 @@ generates text. The same request gives the same text as the exported `generate`
 signature (both decode with `zoo.decoding`).
 """
 
-from zoo.config import OneLineParser, exit_on_input_error
-from zoo.runs import restore_run
+from zoo.run.config import OneLineParser, exit_on_input_error
+from zoo.run.folders import restore_run
 
 
 def parse(argv):

@@ -14,11 +14,11 @@ import wire_format
 from isolated import run_without_project
 from served_state import state_sizes
 from export import saved_model as exporter
-from export.layout import versions
+from export.versions import versions
 from export.language_model import MAX_GENERATE_LENGTH
 from export.warmup import WARMUP_FILE
 from recipes.char_lm import TASK
-from zoo.model import zero_state
+from zoo.layers.stack import zero_state
 from char_lm_runs import restore_model
 
 PROMPT = "The function "
@@ -255,7 +255,7 @@ def test_export_command_exports_an_interrupted_run(tmp_path, capsys):
 def test_the_command_line_python_and_the_server_give_the_same_text(smoke_run, exported, served,
                                                                     capsys, request_):
     from zoo.sample import main as sample_main
-    from zoo.sampling import TextSampler
+    from zoo.decoding.language_model import TextSampler
 
     sample_main(["--from", str(smoke_run["run_dir"]), "--prompt", PROMPT, "--length", "40",
                  "--temperature", str(request_["temperature"]), "--top-k", str(request_["top_k"]),

@@ -56,7 +56,7 @@ def test_tensorboard_tags_exist_with_finite_values(smoke_run):
     assert plugins["gradient_flow/plot"] == "images"
     assert "_hparams_/session_start_info" in tags
     # No experiment list in the shared logdir: TensorBoard builds it from every run's
-    # hparams, so recipes sharing a logdir do not hide each other (zoo.summaries).
+    # hparams, so recipes sharing a logdir do not hide each other (zoo.run.summaries).
     root = load_events(smoke_run["run_dir"].parent)
     assert "_hparams_/experiment" not in root.Tags()["tensors"]
 

@@ -14,9 +14,9 @@ from isolated import run_without_project
 from recipes.classify import SMOKE, TASK, ClassifyConfig, main, split_of
 from run_folders import killed_then_resumed, only_run
 from zoo.data.labelled import Examples, load_labelled
-from zoo.errors import InputError
-from zoo.runs import restore_run
-from zoo.training import train_and_evaluate
+from zoo.run.errors import InputError
+from zoo.run.folders import restore_run
+from zoo.training.loop import train_and_evaluate
 
 VOWEL_CLASSES = [str(k) for k in range(1, 10)]
 

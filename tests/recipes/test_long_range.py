@@ -15,9 +15,9 @@ from event_files import load_events, scalar_series
 from export.saved_model import export_run
 from isolated import run_without_project
 from recipes.long_range import SMOKE, TASK, LongRangeConfig, main, run_config
-from zoo.data.long_range import TASKS
-from zoo.runs import restore_run
-from zoo.training import train_and_evaluate
+from zoo.data.synthetic import TASKS
+from zoo.run.folders import restore_run
+from zoo.training.loop import train_and_evaluate
 
 
 def run_recipe(*flags, cwd):

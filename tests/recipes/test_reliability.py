@@ -18,9 +18,9 @@ from run_folders import checkpoint_steps, has_checkpoint, only_run, wait_for
 from served_state import state_sizes
 from recipes import char_lm
 from recipes.char_lm import main
-from zoo.data.vocabulary import MAX_CHARACTERS
-from zoo.tbptt import TBPTTTrainer
-from zoo.training import TrainingDiverged
+from zoo.data.tokens import MAX_CHARACTERS
+from zoo.training.tbptt import TBPTTRule
+from zoo.training.loop import TrainingDiverged
 
 STEPS = 30  # SMOKE checkpoints every 10 steps
 
@@ -91,7 +91,7 @@ def test_sigterm_stops_cleanly_with_a_checkpoint_and_says_how_to_resume(tmp_path
     assert_same_run(run_dir, uninterrupted)
 
 
-class PoisonedTrainer(TBPTTTrainer):
+class PoisonedTrainer(TBPTTRule):
     """Makes one embedding row NaN during chosen updates (a poisoned batch)."""
 
     poisoned_updates = ()
@@ -115,7 +115,7 @@ class PoisonedTrainer(TBPTTTrainer):
 def train_with_poison(monkeypatch, tmp_path, poisoned_updates, **changes):
     monkeypatch.setattr(PoisonedTrainer, "poisoned_updates", poisoned_updates)
     monkeypatch.setattr(PoisonedTrainer, "calls", 0)
-    monkeypatch.setattr(char_lm, "TBPTTTrainer", PoisonedTrainer)
+    monkeypatch.setattr(char_lm, "TBPTTRule", PoisonedTrainer)
     return train_char_lm(smoke_config(tmp_path, steps=20, **changes))
 
 

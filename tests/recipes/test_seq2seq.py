@@ -16,9 +16,9 @@ from recipes.seq2seq import SMOKE, TASK, Seq2SeqConfig, main
 from run_folders import killed_then_resumed, only_run
 from seq2seq_pairs import word_pairs
 from zoo.data.dates import LOCALES
-from zoo.data.pair_tokens import END, PAD, SPECIAL_TOKENS, START, decode, encode
-from zoo.runs import restore_run
-from zoo.training import train_and_evaluate
+from zoo.data.tokens import END, PAD, PAD_UNKNOWN_START_END, SPECIAL_TOKENS, START, decode, encode
+from zoo.run.folders import restore_run
+from zoo.training.loop import train_and_evaluate
 
 SOURCES = ["fr_FR | 23 novembre 2026", "ar_EG | ٢٣‏/١١‏/٢٠٢٦", "xx | unseen ✓"]
 
@@ -65,7 +65,7 @@ def test_the_validation_loss_and_token_accuracy_are_the_models(smoke_run):
 
 def python_decodes(run, sources, beam, max_length=12):
     assets = run.assets
-    ids, lengths = encode(sources, assets["source"], assets["tokens"])
+    ids, lengths = encode(sources, assets["source"], assets["tokens"], PAD_UNKNOWN_START_END)
     tokens, _, counts = run.model.translate(ids, lengths, START, END, max_length, beam, 0.6)
     return decode(tokens.numpy(), counts.numpy(), assets["target"], assets["tokens"])
 

@@ -22,7 +22,7 @@ import numpy as np
 from keras.src import backend as keras_backend
 
 import zoo
-from zoo.recurrent_layer import portable_kernels
+from zoo.layers.recurrent import portable_kernels
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
 KINDS = {
     "lstm": lambda: zoo.LSTMCell(UNITS, dropout=0.3, seed=3, dtype="float32"),

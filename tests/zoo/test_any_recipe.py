@@ -21,9 +21,9 @@ from event_files import load_events, scalar_series
 from isolated import run_without_project
 from run_folders import checkpoint_steps, has_checkpoint, only_run, wait_for
 from tensorboard_server import tensorboard
-from zoo.errors import InputError
-from zoo.runs import load_config, restore_run
-from zoo.training import train_and_evaluate
+from zoo.run.errors import InputError
+from zoo.run.folders import load_config, restore_run
+from zoo.training.loop import train_and_evaluate
 
 TESTS = pathlib.Path(__file__).resolve().parents[1]
 STEPS = 12  # the toy's SMOKE checkpoints every 4 steps

@@ -1,7 +1,7 @@
-"""The many-to-one classifier (`zoo.classifier`): padding changes nothing, a bidirectional
+"""The many-to-one classifier (`zoo.models.classifier`): padding changes nothing, a bidirectional
 layer is a forward pass plus a reversed pass (NumPy, by hand, per row's valid steps),
 the pools read valid steps only, attention puts exactly 0 on padding; and the scores of
-`zoo.classification_metrics` equal scikit-learn's."""
+`zoo.evaluation.classification` equal scikit-learn's."""
 
 import keras
 import numpy as np
@@ -10,8 +10,9 @@ import tensorflow as tf
 
 import numpy_reference as ref
 from cell_kinds import randomize
-from zoo.classification_metrics import class_scores, confusion_matrix
-from zoo.classifier import POOLS, MaskedPooling, build_sequence_classifier
+from zoo.evaluation.classification import class_scores, confusion_matrix
+from zoo.layers.pooling import MaskedPooling
+from zoo.models.classifier import POOLS, build_sequence_classifier
 from zoo.data.labelled import stratified_split
 
 FEATURES, CLASSES, UNITS = 3, 4, 5

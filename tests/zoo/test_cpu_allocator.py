@@ -3,7 +3,7 @@
 TensorFlow reports allocator statistics for its CPU device only when a pooling allocator
 serves it (malloc keeps none), which tells the two apart from outside. Where TensorFlow
 turns oneDNN on by default (CPUs with AVX-512), its CPU allocator pools whatever the
-project asks (`zoo.cpu_allocator`); the checks that see the project's choice therefore
+project asks (`zoo.run.cpu_allocator`); the checks that see the project's choice therefore
 run with `TF_ENABLE_ONEDNN_OPTS=0`, which gives malloc by default on every machine, so
 they pass on machines with and without AVX-512.
 """
@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from zoo.cpu_allocator import SETTING, keep_freed_memory_in_process
+from zoo.run.cpu_allocator import SETTING, keep_freed_memory_in_process
 
 REPORT = """
 import tensorflow as tf

@@ -1,4 +1,4 @@
-"""tf.distribute (`zoo.distribution`): on 2 logical CPU devices, TBPTT(k1, k2) with k2 > k1
+"""tf.distribute (`zoo.training.distribution`): on 2 logical CPU devices, TBPTT(k1, k2) with k2 > k1
 and the minibatch rule give the losses and weights of 1 device with the same global
 batch; a run stopped on 2 replicas resumes on 1 with the same losses; a NaN on one
 replica makes both skip; seq2seq's token-weighted losses too (these share one fresh
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from recipes.classify import main as classify_main
-from zoo.config import TrainingConfig
-from zoo.errors import InputError
+from zoo.run.config import TrainingConfig
+from zoo.run.errors import InputError
 
 TESTS = pathlib.Path(__file__).resolve().parents[1]
 
@@ -92,6 +92,6 @@ def test_xla_and_multi_worker_without_a_cluster_are_refused(monkeypatch):
         TrainingConfig(strategy="mirrored", jit_compile=True)
     monkeypatch.delenv("TF_CONFIG", raising=False)
     monkeypatch.delenv("SLURM_PROCID", raising=False)
-    from zoo.distribution import make_strategy
+    from zoo.training.distribution import make_strategy
     with pytest.raises(InputError, match="TF_CONFIG"):
         make_strategy("multi_worker")

@@ -1,4 +1,4 @@
-"""The encoder-decoder (`zoo.encoder_decoder`): teacher-forced logits equal step-by-step
+"""The encoder-decoder (`zoo.models.encoder_decoder`): teacher-forced logits equal step-by-step
 decoding with the gold tokens fed back, attention weights sum to 1 with exactly 0 on
 padded source steps, padding the source further changes nothing, beam width 1 is greedy,
 and beam search finds the best sequence that enumerating every hypothesis finds."""
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.encoder_decoder import ATTENTIONS, EncoderDecoder
+from zoo.models.encoder_decoder import ATTENTIONS, EncoderDecoder
 
 BATCH, SOURCE_STEPS, TARGET_STEPS = 3, 7, 5
 LENGTHS = np.array([7, 4, 2], np.int32)

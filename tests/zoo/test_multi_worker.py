@@ -19,7 +19,7 @@ from char_lm_runs import smoke_config
 from event_files import load_events, scalar_series
 from recipes.char_lm import TASK
 from run_folders import checkpoint_steps, has_checkpoint, only_run, wait_for
-from zoo.training import train_and_evaluate
+from zoo.training.loop import train_and_evaluate
 
 # Dropout off: each replica draws its own masks, which 1 device draws for all rows at once.
 FLAGS = ["--smoke", "--dropout", "0", "--k1", "5", "--k2", "9"]

@@ -2,7 +2,7 @@
 
 import io
 
-from zoo.progress import LINES, Progress
+from zoo.training.progress import LINES, Progress
 
 
 def test_a_log_gets_a_plain_line_every_so_many_steps_and_at_the_end():

@@ -10,9 +10,9 @@ import tensorflow as tf
 import zoo
 from cell_kinds import randomize
 from zoo.data import cut_into_streams, tbptt_windows
-from zoo.model import build_language_model
-from zoo.recurrent_layer import MAX_FUSED_STEPS, RecurrentLayer
-from zoo.tbptt import TBPTTTrainer
+from zoo.models.language_model import build_language_model
+from zoo.layers.recurrent import MAX_FUSED_STEPS, RecurrentLayer
+from zoo.training.tbptt import TBPTTRule
 
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
 
@@ -289,7 +289,7 @@ def test_tbptt_updates_are_the_same_fused_or_looped(cell):
         keras.utils.set_random_seed(1)
         model = build_language_model(vocab, cell, units=6, layers=2, embedding_dim=5, dropout=dropout,
                                      fused=fused)
-        trainer = TBPTTTrainer(model, keras.optimizers.Adam(1e-2), batch, k1, k2, jit_compile=jit_compile)
+        trainer = TBPTTRule(model, keras.optimizers.Adam(1e-2), batch, k1, k2, jit_compile=jit_compile)
         run = []
         for inputs, targets in windows:
             update = trainer.train_step(inputs, targets)

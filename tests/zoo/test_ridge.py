@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.recurrent_layer import RecurrentLayer
-from zoo.ridge import RidgeReadoutTrainer, RidgeSums, fit_ridge
+from zoo.layers.recurrent import RecurrentLayer
+from zoo.training.ridge import RidgeReadoutRule, RidgeSums, fit_ridge
 
 
 def least_squares(states, targets, ridge):
@@ -51,7 +51,7 @@ def test_the_ridge_rule_fits_the_readout_on_every_batch_it_has_seen():
     rng = np.random.default_rng(2)
     batches = [(rng.normal(size=(16, 6, 2)).astype("float32"), rng.normal(size=16).astype("float32"))
                for _ in range(3)]
-    rule = RidgeReadoutTrainer(features, readout, lambda index: batches[index], lambda y: y[:, None], 1e-2)
+    rule = RidgeReadoutRule(features, readout, lambda index: batches[index], lambda y: y[:, None], 1e-2)
     for _, batch in zip(range(3), rule.batches()):
         result = rule.train_step(*batch)
         assert result["finite"] and "grad_norm" not in result

@@ -1,4 +1,4 @@
-"""Scheduled sampling (`zoo.scheduled_sampling`): its schedule is the paper's inverse
+"""Scheduled sampling (`zoo.training.scheduled_sampling`): its schedule is the paper's inverse
 sigmoid decay; always feeding gold tokens is teacher forcing; never feeding them feeds the
 model's own draws; the draws are a function of (seed, update)."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.encoder_decoder import EncoderDecoder
-from zoo.scheduled_sampling import gold_probability, scheduled_logits
+from zoo.models.encoder_decoder import EncoderDecoder
+from zoo.training.scheduled_sampling import gold_probability, scheduled_logits
 
 SOURCE = np.array([[3, 4, 5, 6], [7, 8, 0, 0]], np.int32)
 LENGTHS = np.array([4, 2], np.int32)

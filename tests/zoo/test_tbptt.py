@@ -8,8 +8,9 @@ import tensorflow as tf
 
 import numpy_reference as ref
 from zoo.data import cut_into_streams, tbptt_windows
-from zoo.model import build_language_model, zero_state
-from zoo.tbptt import TBPTTTrainer
+from zoo.layers.stack import zero_state
+from zoo.models.language_model import build_language_model
+from zoo.training.tbptt import TBPTTRule
 
 VOCAB, BATCH = 11, 3
 
@@ -17,7 +18,7 @@ VOCAB, BATCH = 11, 3
 def frozen_trainer(cell, k1, k2, vocab=VOCAB, batch=BATCH):
     """A trainer whose updates leave the weights unchanged (SGD, learning rate 0)."""
     model = build_language_model(vocab, cell, units=6, layers=2, embedding_dim=4)
-    return TBPTTTrainer(model, keras.optimizers.SGD(0.0), batch, k1, k2)
+    return TBPTTRule(model, keras.optimizers.SGD(0.0), batch, k1, k2)
 
 
 def random_streams(length, seed=0, vocab=VOCAB, batch=BATCH):
@@ -47,7 +48,7 @@ def test_one_window_over_the_whole_sequence_gives_the_full_bptt_gradient():
         model = build_language_model(vocab, "elman", units=5, layers=1, embedding_dim=4)
         rng = np.random.default_rng(4)
         model.set_weights([rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
-        trainer = TBPTTTrainer(model, keras.optimizers.SGD(0.0), 2, time, time)
+        trainer = TBPTTRule(model, keras.optimizers.SGD(0.0), 2, time, time)
         ids = rng.integers(0, vocab, size=(2, time + 1)).astype("int32")
         state = [np.zeros((2, 5))]
         loss, grads, _ = trainer.gradients(ids[:, :-1], ids[:, 1:], state)
@@ -117,7 +118,7 @@ def test_trainer_refuses_k2_below_k1():
 
 def test_non_finite_update_is_skipped_and_leaves_weights_and_state_alone():
     model = build_language_model(VOCAB, "lstm", units=6, layers=1, embedding_dim=4)
-    trainer = TBPTTTrainer(model, keras.optimizers.Adam(1e-2), BATCH, 5, 5)
+    trainer = TBPTTRule(model, keras.optimizers.Adam(1e-2), BATCH, 5, 5)
     streams = random_streams(30)
     inputs, targets = next(iter(tbptt_windows(streams, 5, 5)))
     trainer.train_step(inputs, targets)
@@ -156,7 +157,7 @@ def test_mixed_bfloat16_model_trains_with_float32_loss_and_carried_state(cell):
     rng = np.random.default_rng(5)
     exact.set_weights([rng.normal(0, 0.5, w.shape) for w in exact.get_weights()])
     mixed = model_under("mixed_bfloat16", cell, exact.get_weights())
-    trainers = [TBPTTTrainer(model, keras.optimizers.SGD(0.0), BATCH, 4, 6) for model in (exact, mixed)]
+    trainers = [TBPTTRule(model, keras.optimizers.SGD(0.0), BATCH, 4, 6) for model in (exact, mixed)]
     for inputs, targets in list(tbptt_windows(random_streams(40), 4, 6))[:4]:
         expected, result = (trainer.train_step(inputs, targets) for trainer in trainers)
         assert result["loss"].dtype == tf.float32 and bool(result["finite"])
@@ -169,4 +170,4 @@ def test_mixed_bfloat16_model_trains_with_float32_loss_and_carried_state(cell):
 
 def test_trainer_refuses_float16_compute_naming_the_layers():
     with pytest.raises(ValueError, match=r"rnn_0.*float16.*loss scaling.*mixed_bfloat16"):
-        TBPTTTrainer(model_under("mixed_float16"), keras.optimizers.SGD(0.0), BATCH, 4, 4)
+        TBPTTRule(model_under("mixed_float16"), keras.optimizers.SGD(0.0), BATCH, 4, 4)

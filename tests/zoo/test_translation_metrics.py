@@ -1,9 +1,9 @@
-"""Scores of decoded strings (`zoo.translation_metrics`) against references written here."""
+"""Scores of decoded strings (`zoo.evaluation.translation`) against references written here."""
 
 import numpy as np
 import pytest
 
-from zoo.translation_metrics import attention_png, character_error_rate, corpus_scores, exact_match, samples_table
+from zoo.evaluation.translation import attention_png, character_error_rate, corpus_scores, exact_match, samples_table
 
 
 def levenshtein(a, b):

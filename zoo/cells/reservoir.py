@@ -46,7 +46,7 @@ class ReservoirCell(keras.layers.Layer):
     `bias` b [units]: U(-1, 1) * `bias_scaling`.
     a: the leak rate. All of them are drawn from `seed` and none is trainable: only the
     readout on h_t learns, by gradient (the zoo trainers) or in closed form
-    (`zoo.ridge`). Its maths are `zoo.LeakyCell`'s with fixed weights, and it runs the
+    (`zoo.training.ridge`). Its maths are `zoo.LeakyCell`'s with fixed weights, and it runs the
     same fused pass.
 
     Args:

@@ -2,7 +2,7 @@
 
 from zoo.data.corpus import DEFAULT_CORPUS, load_corpus, split_corpus
 from zoo.data.streams import cut_into_streams, tbptt_windows, window_count
-from zoo.data.vocabulary import Vocabulary
+from zoo.data.tokens import CharacterVocabulary
 
 __all__ = ["DEFAULT_CORPUS", "load_corpus", "split_corpus", "cut_into_streams", "tbptt_windows",
-           "window_count", "Vocabulary"]
+           "window_count", "CharacterVocabulary"]

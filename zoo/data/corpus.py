@@ -19,7 +19,7 @@ offset, so a corpus never trains silently on U+FFFD. A NUL byte marks a file as 
 import glob
 import pathlib
 
-from zoo.errors import InputError
+from zoo.run.errors import InputError
 
 DEFAULT_CORPUS = "default"
 GLOB_CHARACTERS = set("*?[")

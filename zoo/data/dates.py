@@ -23,7 +23,7 @@ import unicodedata
 
 import numpy as np
 
-from zoo.errors import InputError
+from zoo.run.errors import InputError
 
 FORMATS = ("full", "long", "medium", "short")
 FIRST_DAY, LAST_DAY = datetime.date(1950, 1, 1), datetime.date(2049, 12, 31)

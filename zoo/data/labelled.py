@@ -23,7 +23,7 @@ import pathlib
 
 import numpy as np
 
-from zoo.errors import InputError
+from zoo.run.errors import InputError
 
 DEFAULT_DATA = "default"
 TIMESERIES_EXTRA = 'pip install -e ".[timeseries]"'

@@ -14,8 +14,8 @@ import dataclasses
 import numpy as np
 
 from zoo.data.corpus import data_files
-from zoo.data.pair_tokens import token_counts
-from zoo.errors import InputError
+from zoo.data.tokens import token_counts
+from zoo.run.errors import InputError
 
 
 @dataclasses.dataclass

@@ -1,5 +1,5 @@
 """Whole-sequence forward and hand-written backward passes of the zoo cells (TensorFlow).
 
-`zoo.recurrent_layer.RecurrentLayer` runs these in place of the per-step cell loop when
+`zoo.layers.recurrent.RecurrentLayer` runs these in place of the per-step cell loop when
 the maths match (see there); each computes exactly its cell's equations.
 """

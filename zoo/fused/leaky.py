@@ -13,12 +13,12 @@ Backward through step t, given dh (from h_t's uses):
     da = sum over t and rows of dh * (g_t - h_{t-1})
 
 With a mask, a masked step keeps h_{t-1} and passes dh straight back
-(`zoo.fused.layout.StepMasks`).
+(`zoo.fused.plan.StepMasks`).
 """
 
 import tensorflow as tf
 
-from zoo.fused.layout import (StepMasks, gradient_or_zeros, input_gradients, plus, project_all_steps,
+from zoo.fused.plan import (StepMasks, gradient_or_zeros, input_gradients, plus, project_all_steps,
                               recurrent_gradients, rows, transposed_copy)
 
 

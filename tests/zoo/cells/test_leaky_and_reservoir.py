@@ -11,8 +11,8 @@ import tensorflow as tf
 import numpy_reference as ref
 import zoo
 from cell_kinds import assert_reloads_identically, randomize
-from zoo.minibatch import GeneratedBatchTrainer
-from zoo.recurrent_layer import RecurrentLayer
+from zoo.training.minibatch import GeneratedBatchRule
+from zoo.layers.recurrent import RecurrentLayer
 
 BATCH, STEPS, FEATURES, UNITS = 3, 9, 4, 6
 
@@ -115,7 +115,7 @@ def test_only_the_readout_learns_and_the_reservoir_stays_fixed():
     readout_before = [w.numpy().copy() for w in model.layers[2].weights]
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(32, STEPS, FEATURES)).astype("float32"), rng.normal(size=32).astype("float32")
-    trainer = GeneratedBatchTrainer(
+    trainer = GeneratedBatchRule(
         model, keras.optimizers.Adam(1e-2),
         lambda m, batch, training: tf.reduce_mean(tf.square(m(batch[0], training=training)[:, 0] - batch[1])),
         lambda index: (x, y), 32)

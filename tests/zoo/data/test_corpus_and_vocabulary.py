@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from zoo.data import DEFAULT_CORPUS, Vocabulary, load_corpus, split_corpus
-from zoo.data.vocabulary import MAX_CHARACTERS
-from zoo.errors import InputError
+from zoo.data import DEFAULT_CORPUS, CharacterVocabulary, load_corpus, split_corpus
+from zoo.data.tokens import MAX_CHARACTERS
+from zoo.run.errors import InputError
 
 
 def test_default_corpus_is_real_deterministic_prose():
@@ -56,20 +56,20 @@ def test_split_is_the_fixed_tail():
 
 
 def test_vocabulary_reserves_the_unknown_id_and_round_trips(tmp_path):
-    vocabulary = Vocabulary.from_text("hello world")
+    vocabulary = CharacterVocabulary.from_text("hello world")
     assert vocabulary.size == len(set("hello world")) + 1
     ids = vocabulary.encode("hold xyz")
     assert ids.dtype == np.int32
-    assert list(ids[-3:]) == [Vocabulary.UNKNOWN_ID] * 3
+    assert list(ids[-3:]) == [CharacterVocabulary.UNKNOWN_ID] * 3
     assert vocabulary.decode(vocabulary.encode("hello")) == "hello"
     vocabulary.save(tmp_path / "v.json")
-    assert Vocabulary.load(tmp_path / "v.json") == vocabulary
-    newline = Vocabulary.from_text("a\nb\"\\")
+    assert CharacterVocabulary.load(tmp_path / "v.json") == vocabulary
+    newline = CharacterVocabulary.from_text("a\nb\"\\")
     newline.save(tmp_path / "n.json")
-    assert Vocabulary.load(tmp_path / "n.json") == newline
+    assert CharacterVocabulary.load(tmp_path / "n.json") == newline
 
 
 def test_vocabulary_over_the_limit_is_refused():
     text = "".join(chr(0x4E00 + i) for i in range(MAX_CHARACTERS + 1))
     with pytest.raises(InputError, match=f"{MAX_CHARACTERS + 1} distinct characters"):
-        Vocabulary.from_text(text, "--data 'cjk.txt'")
+        CharacterVocabulary.from_text(text, "--data 'cjk.txt'")

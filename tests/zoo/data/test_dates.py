@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from zoo.data.dates import FIRST_DAY, LOCALES, DateWriter, date_splits, split_days
-from zoo.errors import InputError
+from zoo.run.errors import InputError
 
 
 @pytest.fixture(scope="module")

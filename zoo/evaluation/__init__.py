@@ -1,0 +1,2 @@
+"""What validation measures: stream loss, classification and translation metrics,
+gradient flow through time, sweep tables, and the one plotting helper."""

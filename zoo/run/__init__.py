@@ -1,0 +1,2 @@
+"""Run plumbing every recipe shares: the task contract, configs, the command line, run
+folders, the bad-input error, TensorBoard summaries and the CPU allocator setting."""
