@@ -101,7 +101,8 @@ class Examples:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.classify_throughput", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.classify_throughput",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--units", nargs="+", type=int, default=[64])
     parser.add_argument("--batch", nargs="+", type=int, default=[32])
     parser.add_argument("--steps", type=int, default=60, help="timed updates per peer (default: %(default)s)")

@@ -7,8 +7,9 @@ characters plus the unknown id), random weights. Exported with `export.export_mo
 loaded back with `tf.saved_model.load`, as a server would, then timed two ways:
 `generate` (the whole loop in the graph: one call per request) and `step` driven from
 Python (one call per character, as a client streaming characters would, drawing each
-with `zoo.decoding.next_ids`, the sampler `generate` runs). The peer is the same model in PyTorch, generating one character per eager call
-under `torch.inference_mode()`. Prints characters per second and the ratios. These
+with `zoo.decoding.next_ids`, the sampler `generate` runs). The peer is the same model
+in PyTorch, generating one character per eager call under `torch.inference_mode()`.
+Prints characters per second and the ratios. These
 machines are noisy: compare ratios, not absolutes.
 """
 

@@ -77,7 +77,8 @@ def main(argv=None):
     device = jax.devices()[0]
     torch = torch_version()
     print(f"device {device.device_kind} ({device.platform}); matmul 4096 x 4096 float32 as the reference; "
-          f"JAX {jax.__version__}, Keras {keras.__version__}" + (f", PyTorch {torch}" if torch else ", PyTorch not installed"))
+          f"JAX {jax.__version__}, Keras {keras.__version__}"
+          + (f", PyTorch {torch}" if torch else ", PyTorch not installed"))
     torch_device = ("cuda" if device.platform == "gpu" else "cpu") if torch else None
     compare(arguments, jax_trainer, lambda units: arguments.steps, matmul(), torch_device)
 

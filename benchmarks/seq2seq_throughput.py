@@ -192,11 +192,11 @@ def latencies(served, twin, assets, pairs, config, rounds):
     for batch in LATENCY_BATCHES:
         sources = [s for s, _ in pairs.texts[:batch]]
         for beam in BEAMS:
-            def zoo(n):
+            def zoo(n, sources=sources, beam=beam):
                 return [t.decode() for t in served(sources=tf.constant(sources), beam_width=tf.constant(beam),
                                                    max_length=tf.constant(config.max_length))["translations"].numpy()]
 
-            def peer(n):
+            def peer(n, sources=sources, beam=beam):
                 ids, lengths = encode(sources, assets["source"], assets["tokens"], PAD_UNKNOWN_START_END)
                 tokens, counts = twin.search(torch.from_numpy(ids.astype(np.int64)),
                                              torch.from_numpy(lengths.astype(np.int64)), beam, config.max_length,

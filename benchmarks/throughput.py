@@ -23,6 +23,7 @@ from benchmarks.peers import BATCH, TIME, VOCAB, WINDOWS, compare, parse_argumen
 from zoo.run.cpu_allocator import keep_freed_memory_in_process  # noqa: E402
 from zoo.training.tbptt import TBPTTRule  # noqa: E402
 
+
 def matmul(size=2048):
     """(step, flops): one size x size float32 matmul, the machine's reference rate."""
     a = tf.random.normal([size, size])

@@ -28,8 +28,8 @@ import tensorflow as tf
 
 from export.serving import MAX_BATCH, ServingModule, require
 from zoo.decoding import sample_sequence
-from zoo.layers.stack import zero_state, zero_state_in_graph
 from zoo.decoding.language_model import language_model_step
+from zoo.layers.stack import zero_state, zero_state_in_graph
 
 MAX_GENERATE_LENGTH = 2000
 MAX_TIME = 20000

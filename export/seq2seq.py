@@ -29,8 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from export.serving import MAX_BATCH, ServingModule, require
-from zoo.data.tokens import END, PAD, SPECIAL_TOKENS, START, UNKNOWN, id_tokens, join_tokens, make_lookup, \
-    split_tokens
+from zoo.data.tokens import END, PAD, SPECIAL_TOKENS, START, UNKNOWN, id_tokens, join_tokens, make_lookup, split_tokens
 
 MAX_BEAM, MAX_DECODE = 64, 512
 VOCABULARY_ASSET = "vocabularies.json"

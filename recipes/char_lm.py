@@ -20,15 +20,15 @@ import tensorflow as tf
 from export.language_model import LanguageModelServer
 from export.saved_model import export_run
 from zoo.cells import CELLS
-from zoo.run.cli import print_paths, train_from_command_line
-from zoo.run.config import TrainingConfig, exit_on_input_error, setting
 from zoo.data import CharacterVocabulary, cut_into_streams, load_corpus, split_corpus, tbptt_windows
-from zoo.run.errors import InputError
-from zoo.evaluation.stream_loss import StreamLoss
+from zoo.decoding.language_model import TextSampler
 from zoo.evaluation.gradient_flow import gradient_norms_through_time, plot_png, recurrent_cells
+from zoo.evaluation.stream_loss import StreamLoss
 from zoo.layers.stack import zero_state
 from zoo.models.language_model import build_language_model
-from zoo.decoding.language_model import TextSampler
+from zoo.run.cli import print_paths, train_from_command_line
+from zoo.run.config import TrainingConfig, exit_on_input_error, setting
+from zoo.run.errors import InputError
 from zoo.run.task import Evaluation, Task
 from zoo.training.tbptt import TBPTTRule
 

@@ -15,7 +15,6 @@ signature for TensorFlow Serving.
 """
 
 import dataclasses
-import json
 
 import numpy as np
 import tensorflow as tf
@@ -23,16 +22,16 @@ import tensorflow as tf
 from export.classify import ClassifierServer
 from export.saved_model import export_run
 from zoo.cells import CELLS
+from zoo.data.labelled import feature_statistics, load_labelled, pad, stratified_split
+from zoo.data.tokens import PAD_UNKNOWN, TOKENS, encode, learn_vocabulary
+from zoo.evaluation.batched import row_chunks
 from zoo.evaluation.classification import class_scores, confusion_matrix, confusion_png
 from zoo.models.classifier import MERGES, POOLS, build_sequence_classifier
 from zoo.run.cli import print_paths, train_from_command_line
-from zoo.evaluation.batched import row_chunks
 from zoo.run.config import TrainingConfig, exit_on_input_error, setting
-from zoo.data.labelled import feature_statistics, load_labelled, pad, stratified_split
-from zoo.data.tokens import PAD_UNKNOWN, TOKENS, encode, learn_vocabulary
 from zoo.run.errors import InputError
-from zoo.training.minibatch import MinibatchRule
 from zoo.run.task import Evaluation, Task
+from zoo.training.minibatch import MinibatchRule
 
 ASSETS_FILE = "classes.json"
 # Misclassified validation texts shown in TensorBoard.

@@ -16,8 +16,6 @@ shows them).
 """
 
 import dataclasses
-import json
-import pathlib
 import time
 
 import keras
@@ -27,18 +25,18 @@ import tensorflow as tf
 from export.long_range import LongRangeServer
 from export.saved_model import export_run
 from zoo.cells import CELLS, time_scale_spread
-from zoo.run.cli import config_from_command_line, train_config
-from zoo.evaluation.batched import row_chunks
-from zoo.run.config import TrainingConfig, exit_on_input_error, setting
 from zoo.data.synthetic import TASKS
-from zoo.run.errors import InputError
+from zoo.evaluation.batched import row_chunks
 from zoo.evaluation.gradient_flow import gradient_norms_through_time, plot_png, recurrent_cells
-from zoo.training.minibatch import GeneratedBatchRule
-from zoo.models.long_range import build_long_range_model
-from zoo.training.ridge import RidgeReadoutRule
-from zoo.run.folders import new_run_dir
 from zoo.evaluation.sweep import write_sweep_summary
+from zoo.models.long_range import build_long_range_model
+from zoo.run.cli import config_from_command_line, train_config
+from zoo.run.config import TrainingConfig, exit_on_input_error, setting
+from zoo.run.errors import InputError
+from zoo.run.folders import new_run_dir
 from zoo.run.task import Evaluation, Task
+from zoo.training.minibatch import GeneratedBatchRule
+from zoo.training.ridge import RidgeReadoutRule
 
 TASK_FILE = "task.json"
 # A run solves its task when its test error is at most this share of the baseline's.

@@ -13,7 +13,6 @@ at the end. The run exports `translate`, `encode` and `decode_step` for TensorFl
 """
 
 import dataclasses
-import json
 
 import numpy as np
 import tensorflow as tf
@@ -21,20 +20,29 @@ import tensorflow as tf
 from export.saved_model import export_run
 from export.seq2seq import TranslatorServer
 from zoo.cells import CELLS
-from zoo.run.cli import print_paths, train_from_command_line
-from zoo.evaluation.batched import row_chunks
-from zoo.run.config import TrainingConfig, exit_on_input_error, setting
 from zoo.data.dates import LOCALES, check_locales, date_splits, locale_of, script_of
-from zoo.data.tokens import END, PAD, PAD_UNKNOWN_START_END, SPECIAL_TOKENS, START, TOKENS, decode, encode, \
-    learn_vocabulary, token_counts
 from zoo.data.text_pairs import read_pairs, split_pairs
+from zoo.data.tokens import (
+    END,
+    PAD,
+    PAD_UNKNOWN_START_END,
+    SPECIAL_TOKENS,
+    START,
+    TOKENS,
+    decode,
+    encode,
+    learn_vocabulary,
+    token_counts,
+)
+from zoo.evaluation.batched import row_chunks
+from zoo.evaluation.translation import attention_png, character_error_rate, corpus_scores, exact_match, samples_table
 from zoo.models.encoder_decoder import ATTENTIONS, EncoderDecoder
+from zoo.run.cli import print_paths, train_from_command_line
+from zoo.run.config import TrainingConfig, exit_on_input_error, setting
 from zoo.run.errors import InputError
+from zoo.run.task import Evaluation, Task
 from zoo.training.minibatch import MinibatchRule
 from zoo.training.scheduled_sampling import gold_probability, scheduled_logits
-from zoo.run.task import Evaluation, Task
-from zoo.evaluation.translation import (attention_png, character_error_rate, corpus_scores, exact_match,
-                                     samples_table)
 
 ASSETS_FILE = "vocabularies.json"
 DATES = "dates"
@@ -226,11 +234,11 @@ class TranslationEvaluator:
         self.config, self.model, self.data = config, model, data
         # Shapes left open: the splits and their last batches share one trace each.
         ids, lengths = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)
-        self.forced = tf.function(lambda s, l, t: model.teacher_forced(s, l, t, training=False),
+        self.forced = tf.function(lambda s, n, t: model.teacher_forced(s, n, t, training=False),
                                   input_signature=[ids, lengths, ids])
-        self.greedy = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length, 0),
+        self.greedy = tf.function(lambda s, n: model.translate(s, n, START, END, config.max_length, 0),
                                   input_signature=[ids, lengths])
-        self.beam = tf.function(lambda s, l: model.translate(s, l, START, END, config.max_length, config.beam_width,
+        self.beam = tf.function(lambda s, n: model.translate(s, n, START, END, config.max_length, config.beam_width,
                                                              config.alpha), input_signature=[ids, lengths])
 
     def decoded(self, pairs, search):

@@ -6,8 +6,8 @@ import textwrap
 
 import keras
 import numpy as np
-
 import numpy_reference as ref
+
 import zoo
 
 # name -> (zoo cell factory, Keras layer factory, NumPy forward(x, kernel, rec, bias, masks))

@@ -1,5 +1,5 @@
 """Runs recipes on 2 logical CPU devices and on 1, in a fresh interpreter (TensorFlow's
-devices are fixed when it starts), and writes what `tests/zoo/test_distribution.py`
+devices are fixed when it starts), and writes what `tests/zoo/training/test_distribution.py`
 compares: each run's train/loss per step and final weights.
 
     python tests/distributed_runs.py OUT_DIR
@@ -18,11 +18,11 @@ from zoo.training.distribution import split_cpu  # noqa: E402
 split_cpu(2)  # before TensorFlow creates its devices
 
 import numpy as np  # noqa: E402
-
 from char_lm_runs import smoke_config  # noqa: E402
 from event_files import load_events, scalar_series  # noqa: E402
-from recipes import char_lm, classify, seq2seq  # noqa: E402
 from seq2seq_pairs import word_pairs  # noqa: E402
+
+from recipes import char_lm, classify, seq2seq  # noqa: E402
 from zoo.training.loop import train_and_evaluate  # noqa: E402
 
 STEPS = 8

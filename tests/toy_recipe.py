@@ -14,11 +14,11 @@ import tensorflow as tf
 from export.saved_model import export_run
 from export.serving import ServingModule
 from zoo.cells import CELLS
+from zoo.layers.recurrent import RecurrentLayer
 from zoo.run.cli import train_from_command_line
 from zoo.run.config import TrainingConfig, exit_on_input_error, setting
-from zoo.training.minibatch import MinibatchRule
-from zoo.layers.recurrent import RecurrentLayer
 from zoo.run.task import Evaluation, Task
+from zoo.training.minibatch import MinibatchRule
 
 VOCAB, LENGTH = 8, 12
 

@@ -9,17 +9,17 @@ import threading
 import numpy as np
 import pytest
 import tensorflow as tf
-
 import wire_format
+from char_lm_runs import restore_model
 from isolated import run_without_project
 from served_state import state_sizes
+
 from export import saved_model as exporter
-from export.versions import versions
 from export.language_model import MAX_GENERATE_LENGTH
+from export.versions import versions
 from export.warmup import WARMUP_FILE
 from recipes.char_lm import TASK
 from zoo.layers.stack import zero_state
-from char_lm_runs import restore_model
 
 PROMPT = "The function "
 
@@ -234,6 +234,7 @@ def test_bad_requests_fail_clearly_and_do_not_disturb_the_next(served, call, mes
 
 def test_export_command_exports_an_interrupted_run(tmp_path, capsys):
     from char_lm_runs import smoke_config, train_char_lm
+
     from export.__main__ import main
 
     run = train_char_lm(smoke_config(tmp_path / "runs", steps=20),
@@ -254,8 +255,8 @@ def test_export_command_exports_an_interrupted_run(tmp_path, capsys):
 ])
 def test_the_command_line_python_and_the_server_give_the_same_text(smoke_run, exported, served,
                                                                     capsys, request_):
-    from zoo.sample import main as sample_main
     from zoo.decoding.language_model import TextSampler
+    from zoo.sample import main as sample_main
 
     sample_main(["--from", str(smoke_run["run_dir"]), "--prompt", PROMPT, "--length", "40",
                  "--temperature", str(request_["temperature"]), "--top-k", str(request_["top_k"]),

@@ -11,12 +11,11 @@ import urllib.request
 import numpy as np
 import pytest
 import tensorflow as tf
-
+from char_lm_runs import restore_model, resume_char_lm, smoke_config, train_char_lm
 from event_files import load_events, scalar_series
 from tensorboard_server import tensorboard
-from char_lm_runs import smoke_config
+
 from recipes.char_lm import SMOKE, CharLMConfig
-from char_lm_runs import restore_model, resume_char_lm, train_char_lm
 
 
 def test_smoke_run_learns_and_writes_its_folder(smoke_run):

@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from event_files import load_events, scalar_series
 from isolated import run_without_project
-from recipes.classify import SMOKE, TASK, ClassifyConfig, main, split_of
 from run_folders import killed_then_resumed, only_run
+
+from recipes.classify import SMOKE, TASK, ClassifyConfig, main, split_of
 from zoo.data.labelled import Examples, load_labelled
 from zoo.run.errors import InputError
 from zoo.run.folders import restore_run

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from event_files import load_events, scalar_series
-from export.saved_model import export_run
 from isolated import run_without_project
+
+from export.saved_model import export_run
 from recipes.long_range import SMOKE, TASK, LongRangeConfig, main, run_config
 from zoo.data.synthetic import TASKS
 from zoo.run.folders import restore_run

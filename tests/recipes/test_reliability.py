@@ -11,16 +11,16 @@ import threading
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from char_lm_runs import restore_model, smoke_config, train_char_lm
 from event_files import load_events, scalar_series
 from run_folders import checkpoint_steps, has_checkpoint, only_run, wait_for
 from served_state import state_sizes
+
 from recipes import char_lm
 from recipes.char_lm import main
 from zoo.data.tokens import MAX_CHARACTERS
-from zoo.training.tbptt import TBPTTRule
 from zoo.training.loop import TrainingDiverged
+from zoo.training.tbptt import TBPTTRule
 
 STEPS = 30  # SMOKE checkpoints every 10 steps
 

@@ -9,12 +9,12 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from event_files import load_events, scalar_series
 from isolated import run_without_project
-from recipes.seq2seq import SMOKE, TASK, Seq2SeqConfig, main
 from run_folders import killed_then_resumed, only_run
 from seq2seq_pairs import word_pairs
+
+from recipes.seq2seq import SMOKE, TASK, Seq2SeqConfig, main
 from zoo.data.dates import LOCALES
 from zoo.data.tokens import END, PAD, PAD_UNKNOWN_START_END, SPECIAL_TOKENS, START, decode, encode
 from zoo.run.folders import restore_run

@@ -22,6 +22,7 @@ import numbers
 
 import keras
 from keras import activations, constraints, initializers, ops, regularizers
+
 # keras.layers.RNN draws and clears the per-sequence masks only for cells that are
 # instances of this mixin; it is not exported under keras.layers.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell

@@ -48,8 +48,8 @@ ZERO_DIGITS = {"arab": "ARABIC-INDIC DIGIT ZERO", "arabext": "EXTENDED ARABIC-IN
 
 def _babel():
     try:
-        import babel.dates
         import babel.core
+        import babel.dates
     except ImportError:
         raise InputError("the date data are written by babel, which is not installed; "
                          'install the project: pip install -e "."') from None
@@ -78,7 +78,7 @@ def check_locales(locales, flag="--locales"):
                              "fr_FR or ar_EG") from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def script_of(locale):
     """The ISO 15924 script `locale` writes in, from CLDR's likely subtags ("Latn", "Arab", ...)."""
     babel = _babel()

@@ -9,8 +9,8 @@ the same text from the command line, from Python and from the server.
 import tensorflow as tf
 
 from zoo.decoding.sampling import check_sampling, sample_sequence
-from zoo.run.errors import InputError
 from zoo.layers.stack import zero_state_in_graph
+from zoo.run.errors import InputError
 
 
 def language_model_step(model):

@@ -19,8 +19,16 @@ With a mask, a masked step keeps h_{t-1} and passes dh straight back
 
 import tensorflow as tf
 
-from zoo.fused.plan import (StepMasks, gradient_or_zeros, input_gradients, plus, project_all_steps,
-                              recurrent_gradients, rows, transposed_copy)
+from zoo.fused.plan import (
+    StepMasks,
+    gradient_or_zeros,
+    input_gradients,
+    plus,
+    project_all_steps,
+    recurrent_gradients,
+    rows,
+    transposed_copy,
+)
 
 
 def gru_sequence(x, h_0, kernel, recurrent_kernel, bias, mask=None):

@@ -19,8 +19,16 @@ With a mask, a masked step keeps (h_{t-1}, c_{t-1}) and passes dh and dc straigh
 
 import tensorflow as tf
 
-from zoo.fused.plan import (StepMasks, gradient_or_zeros, input_gradients, plus, project_all_steps,
-                              recurrent_gradients, rows, transposed_copy)
+from zoo.fused.plan import (
+    StepMasks,
+    gradient_or_zeros,
+    input_gradients,
+    plus,
+    project_all_steps,
+    recurrent_gradients,
+    rows,
+    transposed_copy,
+)
 
 
 def _sigmoid_gates_first(fused):

@@ -37,6 +37,7 @@ import contextvars
 
 import keras
 from keras import activations, ops
+
 # The backends' fused RNN kernels (`lstm`, `gru`) that keras.layers.LSTM / GRU call;
 # they are not exported under keras.backend.
 from keras.src import backend as keras_backend

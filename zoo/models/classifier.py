@@ -74,7 +74,7 @@ def build_sequence_classifier(classes, cell="lstm", units=64, layers=1, bidirect
     mask = StepMask(name="step_mask")(sequences, lengths)
 
     for layer in range(layers):
-        def recurrent(direction, backwards, offset):
+        def recurrent(direction, backwards, offset, layer=layer):
             return recurrent_layer(cell, units, dropout, seed + 2 * layer + offset, name=f"rnn_{layer}_{direction}",
                                    cell_name=f"{cell}_cell_{layer}_{direction}", fused=fused,
                                    return_sequences=True, go_backwards=backwards)

@@ -30,6 +30,7 @@ from zoo.layers.attention import ATTENTIONS, Attention
 from zoo.layers.masks import step_mask
 from zoo.layers.stack import recurrent_layer
 
+
 class EncoderDecoder(keras.Model):
     """The model of the module docstring.
 

@@ -15,7 +15,6 @@ import sys
 
 from zoo.run.errors import InputError
 
-
 # Limit name -> (how the message writes it, whether a value passes it).
 LIMITS = {
     "minimum": (">=", operator.ge),

@@ -22,9 +22,9 @@ import shutil
 import time
 import uuid
 
-from zoo.training.checkpoints import restore_weights
-from zoo.run.errors import InputError
 from zoo.evaluation.stream_loss import copy_weights
+from zoo.run.errors import InputError
+from zoo.training.checkpoints import restore_weights
 
 CONFIG_FILE = "config.json"
 RECIPE_KEY = "recipe"

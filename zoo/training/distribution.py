@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from zoo.run.errors import InputError
 
+
 def split_cpu(devices):
     """Split this machine's CPU into `devices` logical devices, where it has fewer than
     `devices` GPUs. Must run before TensorFlow creates its devices (before any op)."""

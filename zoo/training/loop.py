@@ -14,13 +14,13 @@ import time
 
 import keras
 
-from zoo.training.checkpoints import RunCheckpoints
-from zoo.training.distribution import agreed_stop, check_divisible, is_chief, make_strategy, worker_count, worker_losses
 from zoo.evaluation.stream_loss import copy_weights
-from zoo.training.progress import Progress
-from zoo.training.update_rule import UpdateRule
 from zoo.run.folders import create_run, new_run_dir
 from zoo.run.summaries import RunSummaries
+from zoo.training.checkpoints import RunCheckpoints
+from zoo.training.distribution import agreed_stop, check_divisible, is_chief, make_strategy, worker_count, worker_losses
+from zoo.training.progress import Progress
+from zoo.training.update_rule import UpdateRule
 
 
 class TrainingDiverged(RuntimeError):

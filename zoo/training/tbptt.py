@@ -30,11 +30,11 @@ import keras
 import tensorflow as tf
 
 from zoo.data.streams import tbptt_windows
-from zoo.training.distribution import replica_rows, running_strategy
-from zoo.layers.stack import zero_state
-from zoo.training.precision import full_precision
 from zoo.layers.recurrent import portable_kernels
+from zoo.layers.stack import zero_state
+from zoo.training.distribution import replica_rows, running_strategy
 from zoo.training.guarded_update import distributed_update, guarded_update, refuse_float16
+from zoo.training.precision import full_precision
 
 
 class TBPTTRule:

@@ -16,7 +16,8 @@ Every `train_step` returns the same dict (`zoo.training.guarded_update`):
     grads      the gradients after clipping, for histograms (rules with by_gradient only)
 """
 
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 
 class UpdateRule(Protocol):

@@ -1,10 +1,9 @@
 """What every zoo cell promises: config round trip, .keras save/load, checks, mixed precision."""
 
 
+import keras
 import numpy as np
 import pytest
-import keras
-
 from cell_kinds import CELL_KINDS, assert_reloads_identically, randomize
 
 INPUT_DIM, UNITS = 6, 5

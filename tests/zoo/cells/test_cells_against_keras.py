@@ -1,10 +1,9 @@
 """Zoo cells inside keras.layers.RNN equal the Keras built-ins with the same weights."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
-
 from cell_kinds import CELL_KINDS, randomize
 
 INPUT_DIM, UNITS = 6, 5

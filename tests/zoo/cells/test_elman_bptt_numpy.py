@@ -1,10 +1,10 @@
 """Autodiff through the zoo Elman cell equals BPTT written by hand in NumPy (float64)."""
 
-import numpy as np
-import tensorflow as tf
 import keras
-
+import numpy as np
 import numpy_reference as ref
+import tensorflow as tf
+
 import zoo
 
 

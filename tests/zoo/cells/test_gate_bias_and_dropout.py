@@ -1,11 +1,11 @@
 """Gate-bias initialisation and variational dropout of the zoo cells."""
 
+import keras
 import numpy as np
 import pytest
-import keras
+from cell_kinds import CELL_KINDS, randomize
 
 import zoo
-from cell_kinds import CELL_KINDS, randomize
 
 INPUT_DIM, UNITS = 6, 5
 

@@ -1,9 +1,9 @@
 """Central finite differences in float64 agree with autodiff for the LSTM and GRU cells."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 import zoo
 

@@ -5,14 +5,14 @@ connectivity, fixed weights under training, config and .keras round trips."""
 
 import keras
 import numpy as np
+import numpy_reference as ref
 import pytest
 import tensorflow as tf
-
-import numpy_reference as ref
-import zoo
 from cell_kinds import assert_reloads_identically, randomize
-from zoo.training.minibatch import GeneratedBatchRule
+
+import zoo
 from zoo.layers.recurrent import RecurrentLayer
+from zoo.training.minibatch import GeneratedBatchRule
 
 BATCH, STEPS, FEATURES, UNITS = 3, 9, 4, 6
 

@@ -46,7 +46,8 @@ def test_forty_locales_many_scripts_and_native_digits():
     assert {"LATIN", "CYRILLIC", "GREEK", "ARABIC", "HEBREW", "DEVANAGARI", "BENGALI", "THAI", "CJK",
             "HANGUL", "GEORGIAN", "ETHIOPIC"} <= seen
     assert writer.source(day, "fr_FR", "long") == "fr_FR | 23 novembre 2026"
-    assert writer.source(day, "ar_EG", "short") == "ar_EG | \u0662\u0663\u200f/\u0661\u0661\u200f/\u0662\u0660\u0662\u0666"
+    assert writer.source(day, "ar_EG", "short") == (
+        "ar_EG | \u0662\u0663\u200f/\u0661\u0661\u200f/\u0662\u0660\u0662\u0666")
     assert "\u09e8\u09e9" in writer.source(day, "bn_BD", "long")  # Bengali 23
     assert writer.source(FIRST_DAY, "en_US", "short") == "en_US | 1/1/50"
 

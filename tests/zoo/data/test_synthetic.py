@@ -6,8 +6,16 @@ import math
 import numpy as np
 import pytest
 
-from zoo.data.synthetic import (COPY_BLANK, COPY_MARKER, ORDER_ALPHABET, TASKS, adding_problem,
-                                 copy_memory, temporal_order, temporal_order_positions)
+from zoo.data.synthetic import (
+    COPY_BLANK,
+    COPY_MARKER,
+    ORDER_ALPHABET,
+    TASKS,
+    adding_problem,
+    copy_memory,
+    temporal_order,
+    temporal_order_positions,
+)
 
 
 @pytest.mark.parametrize("length", [10, 100])

@@ -4,9 +4,19 @@
 import numpy as np
 import pytest
 
-from zoo.data.tokens import END, PAD, PAD_UNKNOWN, PAD_UNKNOWN_START_END, START, UNKNOWN, decode, encode, \
-    learn_vocabulary, token_counts
 from zoo.data.text_pairs import read_pairs, split_pairs
+from zoo.data.tokens import (
+    END,
+    PAD,
+    PAD_UNKNOWN,
+    PAD_UNKNOWN_START_END,
+    START,
+    UNKNOWN,
+    decode,
+    encode,
+    learn_vocabulary,
+    token_counts,
+)
 from zoo.run.errors import InputError
 
 
@@ -46,12 +56,13 @@ def test_the_two_meanings_of_word_stay_apart_in_their_layouts():
 
 def test_token_counts_are_the_tokens_encode_makes():
     texts = ["a b\u00a0c", "x"]
-    assert token_counts(texts, "word").tolist() == encode(texts, [], "word", PAD_UNKNOWN_START_END)[1].tolist() == [2, 1]
+    encoded = encode(texts, [], "word", PAD_UNKNOWN_START_END)
+    assert token_counts(texts, "word").tolist() == encoded[1].tolist() == [2, 1]
     assert token_counts(["ab", "日本語"], "char").tolist() == [2, 3]
 
 
 def test_pairs_skip_blank_lines_strip_carriage_returns_and_ignore_a_third_column(tmp_path):
-    (tmp_path / "a.tsv").write_bytes("Go.\tVa !\tCC-BY 2.0 (France)\r\n\r\nHi.\tSalut !\n".encode())
+    (tmp_path / "a.tsv").write_bytes(b"Go.\tVa !\tCC-BY 2.0 (France)\r\n\r\nHi.\tSalut !\n")
     (tmp_path / "b.tsv").write_text("Run!\tCours !\n")
     assert read_pairs(str(tmp_path), "char", 10, 10) == [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !")]
     assert read_pairs(str(tmp_path / "*.tsv"), "word", 10, 10) == read_pairs(str(tmp_path), "word", 10, 10)

@@ -3,10 +3,10 @@ NumPy BPTT."""
 
 import keras
 import numpy as np
+import numpy_reference as ref
 import pytest
 import tensorflow as tf
 
-import numpy_reference as ref
 from zoo.data import cut_into_streams, tbptt_windows
 from zoo.layers.stack import zero_state
 from zoo.models.language_model import build_language_model

@@ -14,13 +14,13 @@ import urllib.request
 import numpy as np
 import pytest
 import tensorflow as tf
-
 import toy_recipe
 from char_lm_runs import smoke_config, train_char_lm
 from event_files import load_events, scalar_series
 from isolated import run_without_project
 from run_folders import checkpoint_steps, has_checkpoint, only_run, wait_for
 from tensorboard_server import tensorboard
+
 from zoo.run.errors import InputError
 from zoo.run.folders import load_config, restore_run
 from zoo.training.loop import train_and_evaluate

@@ -105,6 +105,6 @@ def test_translation_traces_into_one_graph():
     model = EncoderDecoder(20, 6, "lstm", 8, 2, True, "general", 6)
     source, _ = example(4)
     eager = model.translate(source, LENGTHS, START, END, 5, beam_width=3, alpha=0.6)
-    traced = tf.function(lambda s, l: model.translate(s, l, START, END, 5, beam_width=3, alpha=0.6))(source, LENGTHS)
+    traced = tf.function(lambda s, n: model.translate(s, n, START, END, 5, beam_width=3, alpha=0.6))(source, LENGTHS)
     np.testing.assert_array_equal(traced[0], eager[0])
     np.testing.assert_allclose(traced[1], eager[1], rtol=1e-5)

@@ -1,6 +1,6 @@
 """Run `zoo.RecurrentLayer` under the Keras JAX backend and print what the test compares.
 
-    KERAS_BACKEND=jax python tests/zoo/jax_backend_run.py
+    KERAS_BACKEND=jax python tests/zoo/layers/jax_backend_run.py
 
 For each cell kind: the fused layer (the backend's kernel where it has one) and the
 cell loop (`fused=False`), same weights and dropout seed. Float32: JAX runs float32
@@ -23,6 +23,7 @@ from keras.src import backend as keras_backend
 
 import zoo
 from zoo.layers.recurrent import portable_kernels
+
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
 KINDS = {
     "lstm": lambda: zoo.LSTMCell(UNITS, dropout=0.3, seed=3, dtype="float32"),

@@ -5,15 +5,15 @@ the pools read valid steps only, attention puts exactly 0 on padding; and the sc
 
 import keras
 import numpy as np
+import numpy_reference as ref
 import pytest
 import tensorflow as tf
-
-import numpy_reference as ref
 from cell_kinds import randomize
+
+from zoo.data.labelled import stratified_split
 from zoo.evaluation.classification import class_scores, confusion_matrix
 from zoo.layers.pooling import MaskedPooling
 from zoo.models.classifier import POOLS, build_sequence_classifier
-from zoo.data.labelled import stratified_split
 
 FEATURES, CLASSES, UNITS = 3, 4, 5
 LENGTHS = np.array([9, 4, 1, 6], np.int32)

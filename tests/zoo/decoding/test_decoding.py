@@ -7,10 +7,10 @@ import pytest
 import tensorflow as tf
 
 from zoo.decoding import beam_search, check_sampling, length_penalty, next_ids, sample_sequence
-from zoo.run.errors import InputError
+from zoo.decoding.language_model import language_model_step
 from zoo.layers.stack import zero_state
 from zoo.models.language_model import build_language_model
-from zoo.decoding.language_model import language_model_step
+from zoo.run.errors import InputError
 
 PROBABILITIES = np.array([[0.5, 0.3, 0.15, 0.05], [0.05, 0.15, 0.3, 0.5]])
 LOGITS = tf.constant(np.log(PROBABILITIES), tf.float32)
@@ -176,8 +176,8 @@ def test_a_narrow_beam_returns_hypotheses_scored_by_their_own_probability():
 
 def test_validation_and_sampling_trace_their_graphs_once():
     from zoo.data import CharacterVocabulary, cut_into_streams, tbptt_windows
-    from zoo.evaluation.stream_loss import StreamLoss
     from zoo.decoding.language_model import TextSampler
+    from zoo.evaluation.stream_loss import StreamLoss
 
     model = tiny_language_model(vocab=5)
     vocabulary = CharacterVocabulary("abcd")

@@ -6,12 +6,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from cell_kinds import randomize
 
 import zoo
-from cell_kinds import randomize
 from zoo.data import cut_into_streams, tbptt_windows
-from zoo.models.language_model import build_language_model
 from zoo.layers.recurrent import MAX_FUSED_STEPS, RecurrentLayer
+from zoo.models.language_model import build_language_model
 from zoo.training.tbptt import TBPTTRule
 
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4

@@ -14,11 +14,11 @@ import time
 
 import numpy as np
 import pytest
-
 from char_lm_runs import smoke_config
 from event_files import load_events, scalar_series
-from recipes.char_lm import TASK
 from run_folders import checkpoint_steps, has_checkpoint, only_run, wait_for
+
+from recipes.char_lm import TASK
 from zoo.training.loop import train_and_evaluate
 
 # Dropout off: each replica draws its own masks, which 1 device draws for all rows at once.
