@@ -60,7 +60,14 @@ def check_config(config):
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line, naming it, and exits with 2."""
+    """argparse that reports a bad flag in one line, naming it, and exits with 2; every
+    command-line entry point takes `--verbose` (read by the packages' `__init__`, before
+    TensorFlow loads)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--verbose", action="store_true",
+                          help="show TensorFlow's C++ start-up and log lines (hidden by default)")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")

@@ -8,9 +8,19 @@ carriage-return updates with colour codes; there, a plain line is printed every
 import math
 import sys
 
-import keras
+LINES = 20      # plain lines printed over a whole run
+BAR_WIDTH = 30  # characters of a terminal's bar
 
-LINES = 20
+
+def readable(name, value):
+    """`name value` as people read it: a rate (a name ending in "/s") as `44.1k chars/s`,
+    anything else to 4 significant digits (`loss 1.234`)."""
+    if not name.endswith("/s"):
+        return f"{name} {value:.4g}"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f}{suffix} {name}"
+    return f"{value:.0f} {name}"
 
 
 class Progress:
@@ -26,17 +36,17 @@ class Progress:
         self.total, self.show = total, show
         self.stream = stream or sys.stdout
         self.every = max(1, math.ceil(total / LINES))
-        self.bar = None
-        if show and self.stream.isatty():
-            self.bar = keras.utils.Progbar(total, stateful_metrics=None)
+        self.live = show and self.stream.isatty()
 
     def update(self, step, values):
         if not self.show:
             return
-        if self.bar is not None:
-            # Every value is the latest (stateful), not a running mean.
-            self.bar.stateful_metrics = {name for name, _ in values}
-            self.bar.update(step, values)
+        shown = ", ".join(readable(name, value) for name, value in values)
+        if self.live:
+            # One line rewritten in place: the bar, the step and the latest values.
+            filled = BAR_WIDTH * step // self.total
+            bar = "=" * filled + (">" if filled < BAR_WIDTH else "") + " " * (BAR_WIDTH - filled - 1)
+            end = "\n" if step == self.total else ""
+            print(f"\r{step}/{self.total} [{bar[:BAR_WIDTH]}] {shown}\x1b[K", end=end, file=self.stream, flush=True)
         elif step % self.every == 0 or step == self.total:
-            shown = ", ".join(f"{name} {value:.4g}" for name, value in values)
             print(f"step {step}/{self.total}: {shown}", file=self.stream, flush=True)

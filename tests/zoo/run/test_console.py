@@ -1,0 +1,32 @@
+"""What a newcomer's console shows: TensorFlow's C++ start-up lines only with --verbose,
+and a library import that leaves the user's logging settings alone."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+START_UP = "cpu_feature_guard"  # TensorFlow's CPU-feature notice, printed at start-up
+
+
+def run(*arguments):
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, *arguments], capture_output=True, text=True, env=environment,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("entry_point", ["recipes.char_lm", "zoo.sample"])
+def test_the_start_up_lines_show_only_when_asked(entry_point):
+    quiet, verbose = run("-m", entry_point, "--help"), run("-m", entry_point, "--help", "--verbose")
+    assert quiet.returncode == verbose.returncode == 0
+    assert quiet.stdout.startswith(f"usage: python -m {entry_point}")
+    assert START_UP not in quiet.stderr and "absl::InitializeLog" not in quiet.stderr
+    assert START_UP in verbose.stderr
+
+
+def test_importing_the_zoo_leaves_the_log_level_as_tensorflow_does():
+    show = "; print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"
+    zoo, tensorflow = run("-c", "import os, zoo, recipes.char_lm" + show), run("-c", "import os, tensorflow" + show)
+    assert zoo.returncode == tensorflow.returncode == 0 and zoo.stdout == tensorflow.stdout
+    assert START_UP in zoo.stderr
