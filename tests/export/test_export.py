@@ -177,6 +177,8 @@ def test_a_failed_export_leaves_no_version_behind(exported, monkeypatch, tmp_pat
     assert list((tmp_path / "char_lm").iterdir()) == []
 
 
+# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
+@pytest.mark.slow
 def test_a_polling_reader_never_sees_a_partial_version(exported, tmp_path):
     base = tmp_path / "char_lm"
     seen_incomplete, stop = [], threading.Event()

@@ -79,6 +79,8 @@ def test_resumed_run_continues_with_the_same_losses_and_weights(tmp_path):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
+# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
+@pytest.mark.slow
 def test_a_real_tensorboard_serves_the_scalar_tags(smoke_run):
     with tensorboard(smoke_run["run_dir"].parent) as url:
         run, tags, deadline = smoke_run["run_dir"].name, {}, time.monotonic() + 60

@@ -83,6 +83,8 @@ def test_a_ridge_readout_beats_the_mean_on_short_adding_sequences(tmp_path):
     assert result["test_error"] < 0.5 * TASKS["adding"].baseline(4)
 
 
+# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
+@pytest.mark.slow
 def test_exports_serve_without_the_project_as_the_python_model_predicts(tmp_path):
     cases = {"adding": "12", "copy": "5", "temporal_order": "12"}
     expected = {}

@@ -36,6 +36,8 @@ def test_get_config_round_trips(kind):
         keras.saving.serialize_keras_object(cell)).get_config() == config
 
 
+# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
+@pytest.mark.slow
 def test_saved_models_reload_in_a_fresh_process_with_identical_outputs(tmp_path):
     x = np.random.default_rng(0).normal(size=(3, 8, INPUT_DIM)).astype("float32")
     assert_reloads_identically({kind: model_with(kind) for kind in CELL_KINDS}, x, tmp_path)

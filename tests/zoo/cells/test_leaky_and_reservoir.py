@@ -149,6 +149,8 @@ def test_get_config_round_trips(kind):
         keras.saving.serialize_keras_object(cell)).get_config() == config
 
 
+# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
+@pytest.mark.slow
 def test_keras_files_reload_in_a_fresh_process_with_identical_outputs(tmp_path):
     models = {}
     for kind, make in CELLS.items():

@@ -27,6 +27,8 @@ def jax_report():
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
+@pytest.mark.slow
 def test_the_zoo_runs_under_jax_without_importing_tensorflow(jax_report):
     assert jax_report["backend"] == "jax"
     assert jax_report["tensorflow_imported"] is False

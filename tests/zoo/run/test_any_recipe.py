@@ -61,6 +61,8 @@ def test_the_core_trains_validates_and_logs_a_new_recipe(toy_run):
     assert "_hparams_/session_start_info" in plugins
 
 
+# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
+@pytest.mark.slow
 def test_the_export_command_exports_it_and_a_process_without_the_project_serves_it(toy_run, tmp_path):
     exporter = command("export", "--from", str(toy_run["run_dir"]), "--export-dir", str(tmp_path))
     output, _ = exporter.communicate(timeout=300)
@@ -101,6 +103,8 @@ def test_sigkill_then_resume_continues_with_the_same_losses(toy_run, tmp_path):
                                [expected[s] for s in sorted(expected)], rtol=1e-5)
 
 
+# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
+@pytest.mark.slow
 def test_commands_name_a_run_of_the_wrong_kind_in_one_line(toy_run, tmp_path):
     sampler = command("zoo.sample", "--from", str(toy_run["run_dir"]))
     output, _ = sampler.communicate(timeout=300)

@@ -16,7 +16,8 @@ def run(*arguments):
                           timeout=120)
 
 
-@pytest.mark.parametrize("entry_point", ["recipes.char_lm", "zoo.sample"])
+# Each entry point is a fresh process (about 10 s with its --verbose twin): zoo.sample is slow.
+@pytest.mark.parametrize("entry_point", ["recipes.char_lm", pytest.param("zoo.sample", marks=pytest.mark.slow)])
 def test_the_start_up_lines_show_only_when_asked(entry_point):
     quiet, verbose = run("-m", entry_point, "--help"), run("-m", entry_point, "--help", "--verbose")
     assert quiet.returncode == verbose.returncode == 0
@@ -25,6 +26,7 @@ def test_the_start_up_lines_show_only_when_asked(entry_point):
     assert START_UP in verbose.stderr
 
 
+@pytest.mark.slow
 def test_importing_the_zoo_leaves_the_log_level_as_tensorflow_does():
     show = "; print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"
     zoo, tensorflow = run("-c", "import os, zoo, recipes.char_lm" + show), run("-c", "import os, tensorflow" + show)

@@ -51,6 +51,8 @@ def test_the_setting_is_a_default_the_environment_can_override(monkeypatch):
     assert os.environ[SETTING] == "false"
 
 
+# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
+@pytest.mark.slow
 def test_the_recipe_trains_with_bfc_where_tensorflow_alone_would_use_malloc(tmp_path):
     assert run(REPORT, tmp_path, **NO_ONEDNN) == ["malloc"]
     output = run(recipe_then_report(tmp_path), tmp_path, **NO_ONEDNN)
