@@ -30,7 +30,8 @@ import keras  # noqa: E402
 from benchmarks.torch_char_lm import TorchCharLM, corpus_streams, train_for  # noqa: E402
 from recipes.char_lm import TASK, CharLMConfig  # noqa: E402
 from zoo.data import tbptt_windows as zoo_windows  # noqa: E402
-from zoo.evaluation.stream_loss import StreamLoss, copy_weights  # noqa: E402
+from zoo.evaluation.stream_loss import StreamLoss  # noqa: E402
+from zoo.models.inference_twin import copy_weights  # noqa: E402
 from zoo.run.cpu_allocator import keep_freed_memory_in_process  # noqa: E402
 from zoo.training.loop import build_optimizer  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Imports run one way: recipes -> export -> zoo. Nothing under zoo/ imports export or
+"""The layout holds: imports run one way, recipes -> export -> zoo. Nothing under zoo/ imports export or
 recipes, and nothing under export/ imports recipes (read from the source, so an import
 inside a function counts too)."""
 
@@ -33,3 +33,12 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from export.saved_model import export_run\n")
     assert list(imported_packages(module)) == ["export"]
+
+
+def test_zoo_keeps_its_roles_in_packages_and_the_tests_mirror_them():
+    modules = sorted(path.name for path in (ROOT / "zoo").glob("*.py"))
+    assert len(modules) <= 6, modules
+    packages = {path.name for path in (ROOT / "zoo").iterdir() if (path / "__init__.py").exists()}
+    mirrored = {path.name for path in (ROOT / "tests" / "zoo").iterdir()
+                if path.is_dir() and path.name != "__pycache__"}
+    assert mirrored <= packages, f"tests/zoo/ folders without a zoo/ package: {sorted(mirrored - packages)}"

@@ -31,10 +31,12 @@ def run_cli(*argv, **popen):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    result = train_char_lm(smoke_config(tmp_path_factory.mktemp("whole"), steps=STEPS))
-    losses = scalar_series(load_events(result["run_dir"]), "train/loss")
-    return losses, [w.numpy() for w in restore_model(result["run_dir"])[2].weights]
+def uninterrupted(smoke_run):
+    """The session's smoke run (STEPS steps): its validations (every 15 steps rather than
+    SMOKE's 20) run on the inference twin and change no loss or weight of training."""
+    assert smoke_run["steps"] == STEPS
+    losses = scalar_series(load_events(smoke_run["run_dir"]), "train/loss")
+    return losses, [w.numpy() for w in restore_model(smoke_run["run_dir"])[2].weights]
 
 
 def assert_same_run(run_dir, uninterrupted):

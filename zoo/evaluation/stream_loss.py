@@ -1,11 +1,5 @@
-"""Validation helpers: the inference twin's weights, and the loss over stateful windows.
-
-`keras.layers.RNN` draws a cell's dropout masks on every call, `training=False` included,
-which advances the dropout seed state. Validation, sampling and export therefore run on
-an inference twin: the same architecture with dropout 0 and the training model's
-weights, so they neither change the training run's random stream nor put a mutable seed
-variable into a served graph.
-"""
+"""The loss of a state-in/state-out language model over stateful windows of streams, as
+validation scores it (on the inference twin, `zoo.models.inference_twin`)."""
 
 import math
 
@@ -14,12 +8,6 @@ import tensorflow as tf
 
 from zoo.layers.stack import zero_state
 from zoo.training.precision import full_precision
-
-
-def copy_weights(source, target):
-    """Assign `source`'s trainable weights to `target` (same architecture, any dropout)."""
-    for into, value in zip(target.trainable_variables, source.trainable_variables, strict=True):
-        into.assign(value)
 
 
 class StreamLoss:

@@ -22,7 +22,7 @@ import shutil
 import time
 import uuid
 
-from zoo.evaluation.stream_loss import copy_weights
+from zoo.models.inference_twin import copy_weights
 from zoo.run.errors import InputError
 from zoo.training.checkpoints import restore_weights
 

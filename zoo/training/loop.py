@@ -14,7 +14,7 @@ import time
 
 import keras
 
-from zoo.evaluation.stream_loss import copy_weights
+from zoo.models.inference_twin import copy_weights
 from zoo.run.folders import create_run, new_run_dir
 from zoo.run.summaries import RunSummaries
 from zoo.training.checkpoints import RunCheckpoints
