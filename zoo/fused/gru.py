@@ -19,16 +19,7 @@ With a mask, a masked step keeps h_{t-1} and passes dh straight back
 
 import tensorflow as tf
 
-from zoo.fused.plan import (
-    StepMasks,
-    gradient_or_zeros,
-    input_gradients,
-    plus,
-    project_all_steps,
-    recurrent_gradients,
-    rows,
-    transposed_copy,
-)
+from zoo.fused import plan
 
 
 def gru_sequence(x, h_0, kernel, recurrent_kernel, bias, mask=None):
@@ -38,14 +29,14 @@ def gru_sequence(x, h_0, kernel, recurrent_kernel, bias, mask=None):
     `bias` is the [2, 3 * units] bias of `reset_after=True` (row 0 input, row 1
     recurrent).
     """
-    steps = StepMasks(mask, x.shape[1])
+    steps = plan.StepMasks(mask, x.shape[1])
 
     @tf.custom_gradient
     def run(x, h_0, kernel, recurrent_kernel, input_bias, recurrent_bias):
         units = h_0.shape[-1]
         h = h_0
         hs, h_prev, gates, candidates, recurrent_candidates = [], [], [], [], []
-        for t, x_proj_t in enumerate(project_all_steps(x, kernel, input_bias)):
+        for t, x_proj_t in enumerate(plan.project_all_steps(x, kernel, input_bias)):
             x_zr, x_h = tf.split(x_proj_t, [2 * units, units], axis=1)
             h_zr, h_h = tf.split(tf.matmul(h, recurrent_kernel) + recurrent_bias, [2 * units, units], axis=1)
             s = tf.sigmoid(x_zr + h_zr)
@@ -59,9 +50,9 @@ def gru_sequence(x, h_0, kernel, recurrent_kernel, bias, mask=None):
             recurrent_candidates.append(h_h)
 
         def backward(d_outputs, d_h_last):
-            d_outputs = tf.unstack(gradient_or_zeros(d_outputs, outputs), axis=1)
-            d_h = gradient_or_zeros(d_h_last, h_0)
-            recurrent_kernel_t = transposed_copy(recurrent_kernel)
+            d_outputs = tf.unstack(plan.gradient_or_zeros(d_outputs, outputs), axis=1)
+            d_h = plan.gradient_or_zeros(d_h_last, h_0)
+            recurrent_kernel_t = plan.transposed_copy(recurrent_kernel)
             d_x, d_h_proj = [None] * len(hs), [None] * len(hs)
             for t in reversed(range(len(hs))):
                 s, z, r = gates[t]
@@ -71,10 +62,10 @@ def gru_sequence(x, h_0, kernel, recurrent_kernel, bias, mask=None):
                 d_x_zr = tf.raw_ops.SigmoidGrad(y=s, dy=d_s)
                 d_x[t] = tf.concat([d_x_zr, d_x_h], axis=1)
                 d_h_proj[t] = tf.concat([d_x_zr, d_x_h * r], axis=1)
-                d_h = plus(d_h * z + tf.matmul(d_h_proj[t], recurrent_kernel_t), d_kept)
+                d_h = plan.plus(d_h * z + tf.matmul(d_h_proj[t], recurrent_kernel_t), d_kept)
             # The two projections see different gradients (r scales H_h).
-            d_inputs, d_kernel, d_input_bias = input_gradients(x, kernel, rows(d_x))
-            d_recurrent_kernel, d_recurrent_bias = recurrent_gradients(h_prev, rows(d_h_proj))
+            d_inputs, d_kernel, d_input_bias = plan.input_gradients(x, kernel, plan.rows(d_x))
+            d_recurrent_kernel, d_recurrent_bias = plan.recurrent_gradients(h_prev, plan.rows(d_h_proj))
             return d_inputs, d_h, d_kernel, d_recurrent_kernel, d_input_bias, d_recurrent_bias
 
         outputs = tf.stack(hs, axis=1)

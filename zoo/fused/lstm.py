@@ -19,16 +19,7 @@ With a mask, a masked step keeps (h_{t-1}, c_{t-1}) and passes dh and dc straigh
 
 import tensorflow as tf
 
-from zoo.fused.plan import (
-    StepMasks,
-    gradient_or_zeros,
-    input_gradients,
-    plus,
-    project_all_steps,
-    recurrent_gradients,
-    rows,
-    transposed_copy,
-)
+from zoo.fused import plan
 
 
 def _sigmoid_gates_first(fused):
@@ -44,7 +35,7 @@ def lstm_sequence(x, h_0, c_0, kernel, recurrent_kernel, bias, mask=None):
     `kernel`, `recurrent_kernel`, `bias` in the Keras layout (gate order i, f, c, o).
     Gradients flow to every argument but the mask.
     """
-    steps = StepMasks(mask, x.shape[1])
+    steps = plan.StepMasks(mask, x.shape[1])
 
     @tf.custom_gradient
     def run(x, h_0, c_0, kernel, recurrent_kernel, bias):
@@ -52,7 +43,7 @@ def lstm_sequence(x, h_0, c_0, kernel, recurrent_kernel, bias, mask=None):
         units = h_0.shape[-1]
         h, c = h_0, c_0
         hs, cs, sigmoids, candidates, tanh_cs = [], [], [], [], []
-        for t, x_proj_t in enumerate(project_all_steps(x, kernel, bias)):
+        for t, x_proj_t in enumerate(plan.project_all_steps(x, kernel, bias)):
             z_ifo, z_c = tf.split(x_proj_t + tf.matmul(h, recurrent_kernel), [3 * units, units], axis=1)
             s = tf.sigmoid(z_ifo)
             g = tf.tanh(z_c)
@@ -68,10 +59,10 @@ def lstm_sequence(x, h_0, c_0, kernel, recurrent_kernel, bias, mask=None):
             tanh_cs.append(tanh_c)
 
         def backward(d_outputs, d_h_last, d_c_last):
-            d_outputs = tf.unstack(gradient_or_zeros(d_outputs, outputs), axis=1)
-            d_h = gradient_or_zeros(d_h_last, h_0)
-            d_c = gradient_or_zeros(d_c_last, c_0)
-            recurrent_kernel_t = transposed_copy(recurrent_kernel)
+            d_outputs = tf.unstack(plan.gradient_or_zeros(d_outputs, outputs), axis=1)
+            d_h = plan.gradient_or_zeros(d_h_last, h_0)
+            d_c = plan.gradient_or_zeros(d_c_last, c_0)
+            recurrent_kernel_t = plan.transposed_copy(recurrent_kernel)
             c_prev = [c_0] + cs[:-1]
             d_z = [None] * len(hs)
             for t in reversed(range(len(hs))):
@@ -82,11 +73,11 @@ def lstm_sequence(x, h_0, c_0, kernel, recurrent_kernel, bias, mask=None):
                 d_s = tf.concat([d_c * candidates[t], d_c * c_prev[t], d_h * tanh_cs[t]], axis=1)
                 d_z[t] = tf.concat([tf.raw_ops.SigmoidGrad(y=s, dy=d_s),
                                     tf.raw_ops.TanhGrad(y=candidates[t], dy=d_c * i)], axis=1)
-                d_c = plus(d_c * f, d_c_kept)
-                d_h = plus(tf.matmul(d_z[t], recurrent_kernel_t), d_h_kept)
-            d_z = rows(d_z)
-            d_x, d_kernel, d_bias = input_gradients(x, kernel, d_z)
-            d_recurrent_kernel, _ = recurrent_gradients([h_0] + hs[:-1], d_z)
+                d_c = plan.plus(d_c * f, d_c_kept)
+                d_h = plan.plus(tf.matmul(d_z[t], recurrent_kernel_t), d_h_kept)
+            d_z = plan.rows(d_z)
+            d_x, d_kernel, d_bias = plan.input_gradients(x, kernel, d_z)
+            d_recurrent_kernel, _ = plan.recurrent_gradients([h_0] + hs[:-1], d_z)
             return d_x, d_h, d_c, d_kernel, d_recurrent_kernel, d_bias
 
         outputs = tf.stack(hs, axis=1)
