@@ -45,7 +45,7 @@ class ReservoirCell(keras.layers.Layer):
     usual choice for the echo-state property: the state forgets its start).
     `bias` b [units]: U(-1, 1) * `bias_scaling`.
     a: the leak rate. All of them are drawn from `seed` and none is trainable: only the
-    readout on h_t learns, by gradient (the zoo trainers) or in closed form
+    readout on h_t learns, by gradient (the zoo update rules) or in closed form
     (`zoo.training.ridge`). Its maths are `zoo.LeakyCell`'s with fixed weights, and it runs the
     same fused pass.
 

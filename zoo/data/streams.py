@@ -11,7 +11,7 @@ the tail that does not fill a row is dropped. With batch_size = 3:
 Window n of TBPTT(k1, k2) covers stream positions [n*k1, n*k1 + k2) of every row; its
 targets are the same positions shifted by one. Consecutive windows start k1 apart, so
 row j of window n+1 continues row j of window n exactly (for k1 == k2 they tile the
-stream; for k2 > k1 they overlap by k2 - k1 positions, which the trainer reads but does
+stream; for k2 > k1 they overlap by k2 - k1 positions, which the TBPTT rule reads but does
 not score twice). With k1 = 2, k2 = 3, row 0 above gives windows `a b c`, `c d e`.
 """
 

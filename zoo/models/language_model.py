@@ -2,7 +2,7 @@
 
 The model is a pure function of (token ids, recurrent state): it takes every layer's
 state as inputs and returns the new states beside the logits, so whoever calls it (the
-TBPTT trainer, the sampler, an export signature) carries the state and the model holds
+TBPTT rule, the sampler, an export signature) carries the state and the model holds
 none.
 
     logits, *new_state = model([token_ids, *state])

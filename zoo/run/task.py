@@ -7,13 +7,14 @@ resume, clean stops, the non-finite guard, bad input in one line, export.
 
     class MyTask(Task):
         name, module, config_class, hparams        who it is, and what HParams shows
+        assets_file                                 the run's JSON file of dict assets
         prepare(config, saved_assets) -> data      load and check every input (InputError),
                                                     before anything is written; data.assets
         save_assets(assets, folder)                 what rebuilds the model, in the run
-        load_assets(folder) -> assets
+        load_assets(folder) -> assets               (JSON in assets_file by default)
         build_model(config, assets, inference)      Keras model (inference: dropout 0)
-        update_rule(config, model, optimizer, data) a `zoo.training.tbptt.TBPTTRule` or
-                                                    `zoo.training.minibatch.MinibatchRule`
+        update_rule(config, model, optimizer, data) an update rule (`zoo.training.update_rule`):
+                                                    TBPTT, minibatch, generated or ridge
         evaluator(config, model, data)              -> evaluate(step) -> Evaluation
         serving(model, assets, folder)              -> an `export.serving.ServingModule`
         generator(model, assets)                    (text models) -> generate(prompt,

@@ -10,7 +10,7 @@ Every k1 time steps, one parameter update that backpropagates through the last k
     carried state <- s_k1                             the next window starts k1 later
 
 so every stream position is scored exactly once, with at least k2 - k1 steps of
-gradient history behind it. k1 == k2 is ordinary stateful training. The trainer owns the
+gradient history behind it. k1 == k2 is ordinary stateful training. The rule owns the
 carried state (variables it checkpoints), not the model, so checkpoints restore it and
 an exported model never holds it.
 
