@@ -1,10 +1,3 @@
 """Runnable recipes: `python -m recipes.NAME`."""
 
-import os
-import sys
-
-# Started as `python -m recipes...` (argv[0] is "-m" while Python locates the module, and
-# only then): TensorFlow's C++ start-up lines stay hidden unless --verbose is given.
-# Imported as a library, the environment is left as the user set it.
-if sys.argv[:1] == ["-m"] and "--verbose" not in sys.argv:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import zoo  # noqa: F401  (under `python -m`, zoo quiets TensorFlow's start-up: zoo.run.console)

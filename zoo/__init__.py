@@ -1,13 +1,11 @@
 """rnn-zoo: recurrent cells for Keras, TBPTT training, TensorBoard monitoring."""
 
-import os
-import sys
+from zoo.run.console import quiet_start_up, started_from_command_line
 
-# Started as `python -m zoo...` (argv[0] is "-m" while Python locates the module, and
-# only then): TensorFlow's C++ start-up lines stay hidden unless --verbose is given.
-# Imported as a library, the environment is left as the user set it.
-if sys.argv[:1] == ["-m"] and "--verbose" not in sys.argv:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# `python -m zoo.sample` (or a recipe, or export, which import zoo first): TensorFlow
+# starts without its C++ start-up lines unless --verbose (zoo.run.console).
+if started_from_command_line():
+    quiet_start_up()
 
 from zoo.cells import ElmanCell, GRUCell, LeakyCell, LSTMCell, ReservoirCell, time_scale_spread
 from zoo.layers.recurrent import RecurrentLayer

@@ -1,2 +1,2 @@
 """Run plumbing every recipe shares: the task contract, configs, the command line, run
-folders, the bad-input error, TensorBoard summaries and the CPU allocator setting."""
+folders, the bad-input error, TensorBoard summaries, the CPU allocator setting and the console."""

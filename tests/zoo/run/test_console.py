@@ -1,5 +1,6 @@
-"""What a newcomer's console shows: TensorFlow's C++ start-up lines only with --verbose,
-and a library import that leaves the user's logging settings alone."""
+"""What a newcomer's console shows: TensorFlow's C++ start-up lines only with --verbose
+(with oneDNN on or off), and a library import that leaves the user's logging settings
+alone."""
 
 import os
 import subprocess
@@ -7,7 +8,7 @@ import sys
 
 import pytest
 
-START_UP = "cpu_feature_guard"  # TensorFlow's CPU-feature notice, printed at start-up
+from zoo.run.console import START_UP_LINES
 
 
 def run(*arguments):
@@ -22,8 +23,9 @@ def test_the_start_up_lines_show_only_when_asked(entry_point):
     quiet, verbose = run("-m", entry_point, "--help"), run("-m", entry_point, "--help", "--verbose")
     assert quiet.returncode == verbose.returncode == 0
     assert quiet.stdout.startswith(f"usage: python -m {entry_point}")
-    assert START_UP not in quiet.stderr and "absl::InitializeLog" not in quiet.stderr
-    assert START_UP in verbose.stderr
+    # Machines with and without oneDNN on by default differ in these lines; none shows.
+    assert not [line for line in quiet.stderr.splitlines() if any(m in line for m in START_UP_LINES)]
+    assert "absl::InitializeLog" in verbose.stderr
 
 
 @pytest.mark.slow
@@ -31,4 +33,4 @@ def test_importing_the_zoo_leaves_the_log_level_as_tensorflow_does():
     show = "; print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"
     zoo, tensorflow = run("-c", "import os, zoo, recipes.char_lm" + show), run("-c", "import os, tensorflow" + show)
     assert zoo.returncode == tensorflow.returncode == 0 and zoo.stdout == tensorflow.stdout
-    assert START_UP in zoo.stderr
+    assert "absl::InitializeLog" in zoo.stderr
