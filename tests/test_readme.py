@@ -28,3 +28,9 @@ def test_the_readme_is_a_front_page_that_links_every_docs_page():
     linked = set(re.findall(r"\]\((docs/[^)#]+\.md)\)", README))
     pages = {str(path.relative_to(ROOT)) for path in (ROOT / "docs").rglob("*.md")} - {"docs/index.md"}
     assert pages <= linked, f"not linked from the README: {sorted(pages - linked)}"
+
+
+def test_the_docs_home_page_is_the_readme_with_its_links_inside_the_site():
+    # docs/index.md is made from the README by: sed -e 's#](docs/#](#g' -e 's#(LICENSE)#(LICENSE_URL)#'
+    home = README.replace("](docs/", "](").replace("(LICENSE)", "(https://www.apache.org/licenses/LICENSE-2.0)")
+    assert (ROOT / "docs" / "index.md").read_text() == home
