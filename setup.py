@@ -41,8 +41,9 @@ setup(
         "timeseries": TIMESERIES,
         # JAX (CPU) lets the tests run the zoo under a second Keras backend; the classify
         # tests read JapaneseVowels and check scores against scikit-learn (sktime's).
-        # ruff is the linter .ci/run runs beside the tests (its rules: ruff.toml).
-        "test": ["pytest>=8,<10", "jax>=0.4.36,<1", "ruff>=0.15,<0.18"] + TIMESERIES,
+        # ruff is the linter .ci/run runs beside the tests (its rules: ruff.toml); pytest-xdist
+        # runs the default suite on both cores (the README's `-n 2`).
+        "test": ["pytest>=8,<10", "pytest-xdist>=3.6,<4", "jax>=0.4.36,<1", "ruff>=0.15,<0.18"] + TIMESERIES,
         # The reference site in docs/ (mkdocs.yml); mkdocs-material needs Python >= 3.8,
         # the API pages read the docstrings through mkdocstrings' Python handler.
         "docs": ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings[python]>=0.26,<2"],

@@ -7,6 +7,10 @@ tests import; this file holds only fixtures.
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Under pytest-xdist (the README's `-n 2`) each worker runs TensorFlow on one intra-op
+# thread, so two workers share the two cores instead of four threads contending for them.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402

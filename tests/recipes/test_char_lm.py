@@ -107,6 +107,8 @@ def test_sample_command_continues_the_prompt(smoke_run, capsys):
     assert first.startswith("In ") and len(first.rstrip("\n")) >= 28
 
 
+# A fresh process (about 10 s); the bad-input tables check the same line in-process: slow.
+@pytest.mark.slow
 def test_command_line_error_has_no_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "recipes.char_lm", "--data", str(tmp_path / "none.txt"),

@@ -121,7 +121,9 @@ def write_text_classes(folder):
     return pairs
 
 
-@pytest.mark.parametrize("layout,tokens", [pytest.param("folder", "word", marks=pytest.mark.slow), ("tsv", "char")])
+# Each trains, validates and serves a text run (about 20 s): slow.
+@pytest.mark.slow
+@pytest.mark.parametrize("layout,tokens", [("folder", "word"), ("tsv", "char")])
 def test_text_runs_train_show_mistakes_and_serve_strings(tmp_path, layout, tokens):
     pairs = write_text_classes(tmp_path / "texts")
     data = tmp_path / "texts"

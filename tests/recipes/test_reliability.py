@@ -49,8 +49,9 @@ def assert_same_run(run_dir, uninterrupted):
         np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("kill_after_checkpoint,corrupt_newest", [
-    (10, False), pytest.param(20, False, marks=pytest.mark.slow), pytest.param(20, True, marks=pytest.mark.slow)])
+# A real process killed and resumed (20-45 s each): slow; the old-run tests resume by default.
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after_checkpoint,corrupt_newest", [(10, False), (20, False), (20, True)])
 def test_sigkill_then_resume_matches_an_uninterrupted_run(
         tmp_path, uninterrupted, kill_after_checkpoint, corrupt_newest):
     logdir = tmp_path / "runs"

@@ -125,6 +125,8 @@ def test_translate_without_the_project_gives_the_python_models_decodes(smoke_run
         assert texts == python_decodes(run, SOURCES, beam)
 
 
+# A second seq2seq run, on a pair file (about 13 s): slow.
+@pytest.mark.slow
 def test_a_word_level_run_on_a_pair_file_scores_bleu_and_serves_words(tmp_path):
     (tmp_path / "pairs.tsv").write_text(word_pairs(300), encoding="utf-8")
     main(["--smoke", "--data", str(tmp_path / "pairs.tsv"), "--tokens", "word", "--logdir", str(tmp_path / "runs")])

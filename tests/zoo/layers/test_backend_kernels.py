@@ -17,6 +17,9 @@ import pytest
 
 RUNNER = pathlib.Path(__file__).with_name("jax_backend_run.py")
 
+# Every test reads one run of the zoo under JAX in a fresh interpreter (about 24 s): slow.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def jax_report():
@@ -27,8 +30,6 @@ def jax_report():
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-# Fresh processes, 10-26 s: slow (CI runs it after the default suite).
-@pytest.mark.slow
 def test_the_zoo_runs_under_jax_without_importing_tensorflow(jax_report):
     assert jax_report["backend"] == "jax"
     assert jax_report["tensorflow_imported"] is False
