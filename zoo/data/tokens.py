@@ -33,8 +33,9 @@ import tensorflow as tf
 from zoo.run.errors import InputError
 
 TOKENS = ("char", "word")
-PLAIN_WORDS, FOLDED_WORDS = "plain", "folded"
-UNKNOWN_FIRST, PAD_UNKNOWN, PAD_UNKNOWN_START_END = "unknown_first", "pad_unknown", "pad_unknown_start_end"
+# The layouts a function takes (`layout=`); UNKNOWN_FIRST is `CharacterVocabulary` itself,
+# and each layout reads its own meaning of "word" (the module docstring).
+PAD_UNKNOWN, PAD_UNKNOWN_START_END = "pad_unknown", "pad_unknown_start_end"
 
 # PAD_UNKNOWN_START_END's special ids and how its lookup spells them.
 PAD, UNKNOWN, START, END = 0, 1, 2, 3
