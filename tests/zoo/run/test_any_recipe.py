@@ -25,7 +25,7 @@ from zoo.run.errors import InputError
 from zoo.run.folders import load_config, restore_run
 from zoo.training.loop import train_and_evaluate
 
-TESTS = pathlib.Path(__file__).resolve().parents[1]
+TESTS = pathlib.Path(__file__).resolve().parents[2]
 STEPS = 12  # the toy's SMOKE checkpoints every 4 steps
 
 

@@ -17,7 +17,7 @@ from recipes.classify import main as classify_main
 from zoo.run.config import TrainingConfig
 from zoo.run.errors import InputError
 
-TESTS = pathlib.Path(__file__).resolve().parents[1]
+TESTS = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
