@@ -39,8 +39,8 @@ class Progress:
         self.live = show and self.stream.isatty()
 
     def update(self, step, values):
-        if not self.show:
-            return
+        if not self.show or not (self.live or step % self.every == 0 or step == self.total):
+            return  # a log's line is due only every `every` steps: format nothing until then
         shown = ", ".join(readable(name, value) for name, value in values)
         if self.live:
             # One line rewritten in place: the bar, the step and the latest values.
@@ -48,5 +48,5 @@ class Progress:
             bar = "=" * filled + (">" if filled < BAR_WIDTH else "") + " " * (BAR_WIDTH - filled - 1)
             end = "\n" if step == self.total else ""
             print(f"\r{step}/{self.total} [{bar[:BAR_WIDTH]}] {shown}\x1b[K", end=end, file=self.stream, flush=True)
-        elif step % self.every == 0 or step == self.total:
+        else:
             print(f"step {step}/{self.total}: {shown}", file=self.stream, flush=True)
