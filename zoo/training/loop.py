@@ -76,9 +76,9 @@ def _train(task, config, data, strategy, run_dir, restore_from, show_progress, s
     """The loop of `train_and_evaluate`, writing into `run_dir`; resumes from the newest
     checkpoint of the run folder `restore_from` (None: a new run)."""
     keras.utils.set_random_seed(config.seed)
-    if worker_count(strategy) > 1:
-        stop_requested = agreed_stop(strategy)(stop_requested)
     session = TrainingSession(task, config, data, strategy, run_dir, restore_from, show_progress)
+    if session.several_workers:
+        stop_requested = agreed_stop(strategy)(stop_requested)
     step, evaluation = int(session.checkpoints.step), None
     while step < config.steps:
         for batch in session.rule.batches():
