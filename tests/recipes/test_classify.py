@@ -3,6 +3,7 @@
 Python model, resume after SIGKILL with the same losses, and the bad-input table."""
 
 import json
+import pathlib
 import sys
 
 import numpy as np
@@ -171,10 +172,31 @@ def test_sigkill_then_resume_continues_with_the_same_losses(tmp_path):
 
 
 def write_npz(path, x, y):
-    """x as an object array of [time, features] arrays, as users save ragged sequences."""
-    objects = np.empty(len(x), dtype=object)
+    """x padded to [n, time, features] with its lengths, the form read without pickle."""
+    lengths = np.array([len(s) for s in x], np.int32)
+    padded = np.zeros((len(x), max(lengths), x[0].shape[1]), np.float32)
+    for index, sequence in enumerate(x):
+        padded[index, :len(sequence)] = sequence
+    np.savez(path, x=padded, lengths=lengths, y=np.array(y))
+
+
+class RunsCode:
+    """Unpickling this runs `touch WITNESS`: what a crafted .npz can do under allow_pickle."""
+
+    def __init__(self, witness):
+        self.witness = witness
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (pathlib.Path(self.witness),))
+
+
+def write_object_npz(path, x, y, payload=None):
+    """x as an object array of [time, features] arrays (ragged), optionally with a payload."""
+    objects = np.empty(len(x) + (payload is not None), dtype=object)
     for index, sequence in enumerate(x):
         objects[index] = sequence
+    if payload is not None:
+        objects[-1] = payload
     np.savez(path, x=objects, y=np.array(y))
 
 
@@ -184,9 +206,9 @@ def sequences(count, features=2, steps=5):
 
 def bad_inputs(folder):
     """name -> (flags, what the one-line error must say)."""
-    ragged = sequences(6)
-    ragged[3] = np.ones((5, 3), np.float32)
-    write_npz(folder / "ragged.npz", ragged, [0, 1] * 3)
+    write_object_npz(folder / "ragged.npz", sequences(6), [0, 1] * 3)
+    write_object_npz(folder / "crafted.npz", sequences(6), [0, 1] * 3, RunsCode(folder / "witness"))
+    np.savez(folder / "lengths.npz", x=np.ones((6, 5, 2), np.float32), lengths=np.full(6, 9), y=[0, 1] * 3)
     nan = sequences(6)
     nan[2][1, 0] = np.nan
     write_npz(folder / "nan.npz", nan, [0, 1] * 3)
@@ -205,7 +227,12 @@ def bad_inputs(folder):
     (folder / "empty_class" / "pos" / "a.txt").write_text("good")
     (folder / "data.csv").write_text("1,2\n")
     cases = {
-        "ragged features": (["--data", "ragged.npz"], "sequence 3 has 3 features"),
+        "ragged object array": (["--data", "ragged.npz"], "ragged.npz: holds an object array, which needs "
+                                "pickle (refused: loading one can run code); expected x float [n, time, "
+                                "features] padded with lengths"),
+        "object array that runs code": (["--data", "crafted.npz"], "crafted.npz: holds an object array"),
+        "lengths past the time axis": (["--data", "lengths.npz"], "lengths run from 9 to 9; expected 0 to "
+                                       "the time axis of x (5)"),
         "nan feature": (["--data", "nan.npz"], "sequence 2 has a NaN or infinite value"),
         "empty sequence": (["--data", "empty.npz"], "sequence 4 is empty"),
         "class without training example": (["--data", "missing_TRAIN.ts"], "class 'c' has no training example"),
@@ -225,7 +252,7 @@ def bad_inputs(folder):
     return cases
 
 
-BAD_CASES = ["ragged features", "nan feature", "empty sequence", "class without training example",
+BAD_CASES = ["ragged object array", "object array that runs code", "lengths past the time axis", "nan feature", "empty sequence", "class without training example",
              "unknown test label", "malformed ts", "line without tab", "binary file", "empty class folder",
              "missing file", "unknown format", "bad pool", "bad validation share", "batch over the data"]
 
@@ -240,6 +267,7 @@ def test_bad_input_stops_with_one_line_and_writes_nothing(tmp_path, capsys, monk
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and expected in error, error
     assert not (tmp_path / "runs").exists()
+    assert not (tmp_path / "witness").exists()  # nothing in the data ran
 
 
 @pytest.mark.slow

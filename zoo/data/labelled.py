@@ -7,8 +7,9 @@ Sources (`--data`, with `--test-data` for the test set):
                        copy inside `sktime`'s wheel (the `timeseries` extra).
     PATH.ts            a UEA/UCR time-series file with class labels, parsed by sktime;
                        its test file is `--test-data`, or the `_TEST.ts` beside a `_TRAIN.ts`.
-    PATH.npz           arrays `x` (sequences of [time, features]: an object array of 2-D
-                       arrays, or one [n, time, features] array with `lengths` [n]) and `y`.
+    PATH.npz           arrays `x` [n, time, features] (padded), `lengths` [n] (steps of
+                       each; default all) and `y` [n]; read without pickle, so an object
+                       array (ragged `x`) is refused (`zoo.data.files.read_arrays`).
     FOLDER             text: one subfolder per class holding one text per file (the layout
                        of `keras.utils.text_dataset_from_directory`).
     PATH.tsv           text: one `label<TAB>text` per line.
@@ -23,6 +24,14 @@ import pathlib
 
 import numpy as np
 
+from zoo.data.files import (
+    PADDED_ARRAYS,
+    check_regular,
+    data_files,
+    read_arrays,
+    read_data_bytes,
+    without_byte_order_mark,
+)
 from zoo.run.errors import InputError
 
 DEFAULT_DATA = "default"
@@ -111,6 +120,8 @@ def _test_path(path, test_source):
 
 def _read_checked(path, kind):
     """(sequences or texts, labels) of one file, every example checked (indices as in the file)."""
+    if not path.is_dir():
+        check_regular(path)
     sequences, labels = _reader_of(path)(path)
     if kind == "sequences":
         check_sequences(Examples(sequences, labels, str(path)))
@@ -234,32 +245,34 @@ def read_ts(path):
 
 
 def read_npz(path):
-    """An .npz with `x` and `y` (see the module docstring)."""
-    try:
-        with np.load(path, allow_pickle=True) as archive:  # x as an object array needs pickle
-            arrays = {name: archive[name] for name in archive.files}
-    except Exception as error:
-        raise InputError(f"{path}: not a readable .npz ({type(error).__name__}); expected arrays x and y") from None
+    """An .npz with `x` and `y` (see the module docstring), read without pickle."""
+    arrays = read_arrays(path)
     if "x" not in arrays or "y" not in arrays:
-        raise InputError(f"{path}: arrays {sorted(arrays)}; expected x (sequences) and y (labels)")
+        raise InputError(f"{path}: arrays {sorted(arrays)}; expected {PADDED_ARRAYS}")
     x, y = arrays["x"], arrays["y"]
-    if x.dtype != object and x.ndim == 3:
-        lengths = arrays.get("lengths", np.full(len(x), x.shape[1]))
-        x = [row[:int(length)] for row, length in zip(x, lengths)]
-    try:
-        sequences = [np.asarray(s, np.float32) for s in x]
-    except (TypeError, ValueError):
-        raise InputError(f"{path}: x holds non-numeric sequences; expected [time, features] numbers") from None
+    if x.ndim != 3 or not np.issubdtype(x.dtype, np.number):
+        raise InputError(f"{path}: x is {x.dtype} of shape {list(x.shape)}; expected {PADDED_ARRAYS}")
+    lengths = arrays.get("lengths", np.full(len(x), x.shape[1]))
+    if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer):
+        raise InputError(f"{path}: lengths is {lengths.dtype} of shape {list(lengths.shape)}; expected "
+                         f"one integer per sequence of x ({len(x)})")
+    if len(x) and (lengths.min() < 0 or lengths.max() > x.shape[1]):
+        raise InputError(f"{path}: lengths run from {lengths.min()} to {lengths.max()}; expected 0 to "
+                         f"the time axis of x ({x.shape[1]})")
+    if y.ndim != 1 or y.dtype.kind not in "iubUS":
+        raise InputError(f"{path}: y is {y.dtype} of shape {list(y.shape)}; expected one integer or "
+                         "string label per sequence")
+    sequences = [np.asarray(row[:int(length)], np.float32) for row, length in zip(x, lengths)]
     if len(sequences) != len(y):
         raise InputError(f"{path}: {len(sequences)} sequences but {len(y)} labels; expected one label each")
-    return sequences, [label.item() if hasattr(label, "item") else label for label in y]
+    return sequences, [label.item() for label in y]
 
 
 def _decoded(raw, where):
     if b"\0" in raw:
         raise InputError(f"{where}: a NUL byte, the file looks binary; expected UTF-8 text")
     try:
-        return raw.decode("utf-8")
+        return without_byte_order_mark(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise InputError(f"{where}: undecodable bytes at offset {error.start}; expected UTF-8 text") from None
 
@@ -267,7 +280,7 @@ def _decoded(raw, where):
 def read_tsv(path):
     """`label<TAB>text` per line; blank lines are skipped."""
     texts, labels = [], []
-    for number, line in enumerate(_decoded(pathlib.Path(path).read_bytes(), path).splitlines(), 1):
+    for number, line in enumerate(_decoded(read_data_bytes(path), path).splitlines(), 1):
         if not line.strip():
             continue
         if "\t" not in line:
@@ -292,11 +305,14 @@ def read_class_folders(folder):
         raise InputError(f"{folder}: no class subfolders; expected one subfolder per class")
     texts, labels = [], []
     for class_folder in classes:
-        files = sorted(p for p in class_folder.rglob("*") if p.is_file() and p.suffix == ".txt")
+        try:
+            files = [p for p in data_files(str(class_folder)) if p.suffix == ".txt"]
+        except InputError:  # no file at all
+            files = []
         if not files:
             raise InputError(f"{class_folder}: class {class_folder.name!r} has no example; expected "
                              "at least one .txt file")
         for file in files:
-            texts.append(_decoded(file.read_bytes(), file))
+            texts.append(_decoded(read_data_bytes(file), file))
             labels.append(class_folder.name)
     return texts, labels

@@ -4,7 +4,7 @@
 
 the format of the Tatoeba sentence pairs (manythings.org's files, whose third column is
 the attribution, ignored here). `--data` names a file, a folder (every non-hidden file
-below it) or a glob, as `zoo.data.corpus` reads them. Blank lines are skipped. Every line
+below it) or a glob, as `zoo.data.files` reads them. Blank lines are skipped. Every line
 is checked before anything is written, and the first bad one is named as FILE:LINE: a NUL
 byte or undecodable UTF-8, no tab, an empty side, a side longer than its token limit.
 """
@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from zoo.data.corpus import data_files
+from zoo.data.files import data_files, read_data_bytes, without_byte_order_mark
 from zoo.data.tokens import token_counts
 from zoo.run.errors import InputError
 
@@ -37,16 +37,14 @@ def read_pairs(source, tokens, max_source_tokens, max_target_tokens):
 
 
 def _file_pairs(path, tokens, max_source_tokens, max_target_tokens):
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read it ({error.strerror})") from None
+    raw = read_data_bytes(path)
     pairs, numbers = [], []
     for number, line in enumerate(raw.split(b"\n"), 1):
         if b"\0" in line:
             raise InputError(f"{path}:{number}: a NUL byte, the file looks binary; expected UTF-8 text")
         try:
             text = line.decode("utf-8").rstrip("\r")
+            text = without_byte_order_mark(text) if number == 1 else text
         except UnicodeDecodeError as error:
             raise InputError(f"{path}:{number}: undecodable bytes at column {error.start + 1}; "
                              "expected UTF-8 text") from None

@@ -14,14 +14,10 @@ import sys
 from zoo.run.config import OneLineParser, add_config_flags, config_overrides
 from zoo.run.cpu_allocator import keep_freed_memory_in_process
 from zoo.run.errors import InputError
-from zoo.run.folders import load_config
+from zoo.run.folders import RESUME_OVERRIDES, load_config
 from zoo.training.distribution import WorkerLost, make_strategy, split_cpu
 from zoo.training.loop import TrainingDiverged, train_and_evaluate
 from zoo.training.signals import StopOnSignal
-
-# What may change when a run resumes: its length, and the devices it runs on (the state
-# is checkpointed in global order, so any replica count with the same global batch works).
-RESUME_OVERRIDES = {"steps", "strategy", "devices"}
 
 
 def parse(task, argv, description):

@@ -29,10 +29,14 @@ from zoo.training.checkpoints import restore_weights
 CONFIG_FILE = "config.json"
 RECIPE_KEY = "recipe"
 RECIPE_OF_UNNAMED_RUNS = "recipes.char_lm"
+# What may change when a run resumes: its length, and the devices it runs on (the state
+# is checkpointed in global order, so any replica count with the same global batch works).
+RESUME_OVERRIDES = {"steps", "strategy", "devices"}
 
 
 def new_run_dir(logdir, name):
-    """A fresh folder under `logdir` named after the time and `name`."""
+    """A fresh folder name under `logdir` after the time and `name` (`create_run` takes
+    the next suffix if another process takes it first)."""
     logdir = pathlib.Path(logdir)
     stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
     run_dir, suffix = logdir / stem, 1
@@ -42,8 +46,17 @@ def new_run_dir(logdir, name):
     return run_dir
 
 
-def create_run(run_dir, task, config, assets):
-    """Write `run_dir` with the config (naming the task's module) and the task's assets."""
+def config_record(config):
+    """What a checkpoint records of the config it was written with (`zoo.training.checkpoints`):
+    canonical JSON of every field but RESUME_OVERRIDES."""
+    values = {name: value for name, value in dataclasses.asdict(config).items() if name not in RESUME_OVERRIDES}
+    return json.dumps(values, sort_keys=True)
+
+
+def create_run(run_dir, task, config, assets, retries=100):
+    """Write `run_dir` with the config (naming the task's module) and the task's assets;
+    returns the folder written: `run_dir`, or `run_dir-2`, ... when another process
+    created it at the same instant."""
     run_dir = pathlib.Path(run_dir)
     if run_dir.exists():
         raise InputError(f"{run_dir}: the run folder already exists")
@@ -54,11 +67,19 @@ def create_run(run_dir, task, config, assets):
         values = {RECIPE_KEY: task.module, **dataclasses.asdict(config)}
         (partial / CONFIG_FILE).write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
         task.save_assets(assets, partial)
-        os.rename(partial, run_dir)
+        for attempt in range(1, retries + 1):
+            target = run_dir if attempt == 1 else run_dir.with_name(f"{run_dir.name}-{attempt}")
+            if not target.exists():
+                try:
+                    os.rename(partial, target)  # fails when target exists and is not empty
+                    return target
+                except OSError:
+                    if not target.exists():
+                        raise
+        raise InputError(f"{run_dir}: {retries} run folders of this name exist; expected a free name")
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
-    return run_dir
 
 
 def read_saved_config(run_dir, flag="--resume"):
@@ -119,7 +140,7 @@ def restore_run(run_dir, flag="--from"):
     config = load_config(task, run_dir, flag)
     assets = task.load_assets(run_dir)
     model = task.build_model(config, assets)
-    if not restore_weights(run_dir, model):
+    if not restore_weights(run_dir, model, config_record(config)):
         raise InputError(f"{run_dir}: the run has no checkpoint yet")
     inference = task.build_model(config, assets, inference=True)
     copy_weights(model, inference)

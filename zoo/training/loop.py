@@ -15,7 +15,7 @@ import time
 import keras
 
 from zoo.models.inference_twin import copy_weights
-from zoo.run.folders import create_run, new_run_dir
+from zoo.run.folders import config_record, create_run, new_run_dir
 from zoo.run.summaries import RunSummaries
 from zoo.training.checkpoints import RunCheckpoints
 from zoo.training.distribution import agreed_stop, check_divisible, is_chief, make_strategy, worker_count, worker_losses
@@ -107,7 +107,8 @@ class TrainingSession:
             self.inference = task.build_model(config, data.assets, inference=True)
             self.optimizer = build_optimizer(config)
             self.rule: UpdateRule = task.update_rule(config, self.model, self.optimizer, data)
-        self.checkpoints = RunCheckpoints(run_dir, self.model, self.optimizer, self.rule.checkpointed())
+        self.checkpoints = RunCheckpoints(run_dir, self.model, self.optimizer, self.rule.checkpointed(),
+                                         config_record(config))
         restored = self.checkpoints.restore_latest(restore_from) if restore_from else None
         self.summaries = RunSummaries(run_dir, start_step=int(self.checkpoints.step))
         self.summaries.hparams(task.hparams_of(config))
