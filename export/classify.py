@@ -6,22 +6,35 @@ string [batch], tokenised in the graph as the training texts were
 (`zoo.data.tokens`). Both return `probabilities` float32 [batch, classes], `class_id`
 int32 [batch] and `label` string [batch]: the class names the run was trained with, read
 from the export's asset `labels.txt` (one name per line, line k for class id k).
+
+Requests are checked before any work (`export.requests`): 1 to MAX_BATCH sequences of
+1 to MAX_TIME steps with the training's feature count, `lengths` within the time axis,
+finite features; texts of at most MAX_TEXT_BYTES bytes each. A request's work, in cell
+steps, is at most the export's budget: batch x time for sequences, batch x the tokens
+read (at most the run's `max_steps` per text) for texts. Features so large that the
+model's output overflows are refused, not answered with NaN probabilities.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from export.serving import MAX_BATCH, ServingModule, require
+from export.requests import checked, int64, within_budget
+from export.serving import MAX_BATCH, ServingModule
 from zoo.data.tokens import make_vectorizer
 
 LABELS_ASSET = "labels.txt"
+MAX_TIME = 20000
+MAX_TEXT_BYTES = 1 << 20
 
 
 class ClassifierServer(ServingModule):
     """`classify` (see the module docstring); requests are checked in the graph."""
 
-    def __init__(self, model, assets, folder):
-        super().__init__(model, name="classifier_server")
+    # The default model (bidirectional GRU, 64 units) at this budget: docs/serving.md.
+    DEFAULT_BUDGET = 262144
+
+    def __init__(self, model, assets, folder, budget=0):
+        super().__init__(model, name="classifier_server", budget=budget)
         self.assets = assets
         path = folder / LABELS_ASSET
         path.write_text("".join(f"{name}\n" for name in assets["class_names"]), encoding="utf-8")
@@ -41,30 +54,55 @@ class ClassifierServer(ServingModule):
                 tf.TensorSpec([None, None, None], tf.float32, name="features"),
                 tf.TensorSpec([None], tf.int32, name="lengths")])
         self.track_variables()
+        work = "batch x tokens read" if assets["kind"] == "text" else "batch x time"
+        self.record_budget(folder, {"classify": work}, {"batch": MAX_BATCH, "time": MAX_TIME,
+                                                        "text_bytes": MAX_TEXT_BYTES})
 
     def _classify_sequences(self, features, lengths):
-        shape = tf.shape(features)
         width = self.assets["features"]
-        checks = [require(tf.equal(shape[2], width), f"features: {width} per step, as in training"),
-                  require(shape[0] <= MAX_BATCH, f"features: at most {MAX_BATCH} sequences per request"),
-                  require(tf.equal(tf.size(lengths), shape[0]), "lengths: one per sequence of features"),
-                  require(tf.reduce_all(lengths >= 1), "lengths: every sequence needs at least one step"),
-                  require(tf.reduce_all(lengths <= shape[1]), "lengths: at most the time axis of features"),
-                  require(tf.reduce_all(tf.math.is_finite(features)), "features: values must be finite")]
-        with tf.control_dependencies(checks):
-            features = tf.ensure_shape(tf.identity(features), [None, None, width])
-            return self._outputs(features, tf.identity(lengths))
+        shape = lambda inputs: tf.shape(inputs["features"])
+        inputs = checked({"features": features, "lengths": lengths}, [
+            (lambda inputs: tf.rank(inputs["features"]) == 3, f"features: expected float32 [batch, time, {width}]"),
+            (lambda inputs: tf.equal(shape(inputs)[2], width), f"features: {width} per step, as in training"),
+            (lambda inputs: (shape(inputs)[0] >= 1) & (shape(inputs)[0] <= MAX_BATCH),
+             f"features: 1 to {MAX_BATCH} sequences per request"),
+            (lambda inputs: (shape(inputs)[1] >= 1) & (shape(inputs)[1] <= MAX_TIME),
+             f"features: 1 to {MAX_TIME} steps"),
+            within_budget(lambda inputs: int64(shape(inputs)[0]) * int64(shape(inputs)[1]), self.budget,
+                          "features: batch x time"),
+            (lambda inputs: tf.rank(inputs["lengths"]) == 1, "lengths: expected int32 [batch]"),
+            (lambda inputs: tf.equal(tf.size(inputs["lengths"]), shape(inputs)[0]),
+             "lengths: one per sequence of features"),
+            (lambda inputs: tf.reduce_all(inputs["lengths"] >= 1), "lengths: every sequence needs at least one step"),
+            (lambda inputs: tf.reduce_all(inputs["lengths"] <= shape(inputs)[1]),
+             "lengths: at most the time axis of features"),
+            (lambda inputs: tf.reduce_all(tf.math.is_finite(inputs["features"])), "features: values must be finite"),
+        ])
+        features = tf.ensure_shape(inputs["features"], [None, None, width])
+        return self._outputs(features, inputs["lengths"], "features")
 
     def _classify_texts(self, texts):
+        texts = checked({"texts": texts}, [
+            (lambda inputs: tf.rank(inputs["texts"]) == 1, "texts: expected string [batch]"),
+            (lambda inputs: (tf.size(inputs["texts"]) >= 1) & (tf.size(inputs["texts"]) <= MAX_BATCH),
+             f"texts: 1 to {MAX_BATCH} per request"),
+            (lambda inputs: tf.reduce_max(tf.strings.length(inputs["texts"])) <= MAX_TEXT_BYTES,
+             f"texts: at most {MAX_TEXT_BYTES} bytes each"),
+        ])["texts"]
         ragged = self.vectorizer(texts)[:, :self.assets["max_steps"]]
-        lengths = tf.cast(ragged.row_lengths(), tf.int32)
-        checks = [require(tf.size(texts) <= MAX_BATCH, f"texts: at most {MAX_BATCH} per request"),
-                  require(tf.reduce_all(lengths >= 1), "texts: every text needs at least one token")]
-        with tf.control_dependencies(checks):
-            return self._outputs(tf.identity(ragged.to_tensor()), tf.identity(lengths))
+        inputs = checked({"lengths": tf.cast(ragged.row_lengths(), tf.int32)}, [
+            (lambda inputs: tf.reduce_all(inputs["lengths"] >= 1), "texts: every text needs at least one token"),
+            within_budget(lambda inputs: int64(tf.size(inputs["lengths"])) * int64(tf.reduce_max(inputs["lengths"])),
+                          self.budget, "texts: batch x tokens read"),
+        ])
+        ids = tf.RaggedTensor.from_row_lengths(ragged.flat_values, inputs["lengths"]).to_tensor()
+        return self._outputs(ids, inputs["lengths"], "texts")
 
-    def _outputs(self, inputs, lengths):
-        logits = self.model([inputs, lengths], training=False)
+    def _outputs(self, inputs, lengths, name):
+        logits = checked({"logits": self.model([inputs, lengths], training=False)}, [
+            (lambda outputs: tf.reduce_all(tf.math.is_finite(outputs["logits"])),
+             f"{name}: values so large that the model's output overflows; expected values of the "
+             "training data's scale")])["logits"]
         class_id = tf.argmax(logits, -1, output_type=tf.int32)
         return {"probabilities": tf.nn.softmax(logits), "class_id": class_id,
                 "label": self.label_of_id.lookup(tf.cast(class_id, tf.int64))}

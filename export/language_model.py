@@ -17,22 +17,35 @@ top_k 0 and top_p 1 keep every id, and the draws come from the stateless stream 
 Characters map to ids through the vocabulary asset (one Unicode code point per line,
 line n is id n + 1; id 0 is the unknown character, shown as U+FFFD).
 
-Requests are checked in the graph (an InvalidArgumentError naming the input): every
-prompt non-empty, 1 <= max_length <= MAX_GENERATE_LENGTH, temperature >= 0, top_k >= 0,
-0 < top_p <= 1, token ids within the vocabulary, batch at most MAX_BATCH, time at most
-MAX_TIME.
+Requests are checked before any work (`export.requests`; an InvalidArgumentError
+naming the input): shapes as above, 1 to MAX_BATCH rows, token ids within the
+vocabulary, at most MAX_TIME steps, states of the model's widths and finite, every
+prompt of 1 to MAX_PROMPT_LENGTH characters, 1 <= max_length <= MAX_GENERATE_LENGTH,
+a finite temperature >= 0, top_k >= 0, 0 < top_p <= 1. A request's work, in cell steps,
+is at most the export's budget:
+
+    serving_default  batch x time
+    step             batch
+    generate         batch x (longest prompt + max_length)
+
+and a `step` whose output overflows (states far outside what the model produces) is
+refused rather than answered with inf or NaN.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from export.serving import MAX_BATCH, ServingModule, require
+from export.requests import checked, int64, within_budget
+from export.serving import MAX_BATCH, ServingModule
 from zoo.decoding import sample_sequence
 from zoo.decoding.language_model import language_model_step
 from zoo.layers.stack import zero_state, zero_state_in_graph
 
 MAX_GENERATE_LENGTH = 2000
+MAX_PROMPT_LENGTH = 4000
 MAX_TIME = 20000
+# A UTF-8 character is at most 4 bytes: prompts longer in bytes are refused before decoding.
+MAX_PROMPT_BYTES = 4 * MAX_PROMPT_LENGTH
 REPLACEMENT_CHARACTER = 0xFFFD
 VOCABULARY_ASSET = "vocabulary.txt"
 WARMUP_PROMPT = "The "
@@ -56,11 +69,16 @@ class LanguageModelServer(ServingModule):
     Args:
         model: `logits, *state = model([token_ids, *state])` (see `zoo.models.language_model`).
         vocabulary: Its `zoo.data.CharacterVocabulary`.
-        folder: Where to write the vocabulary asset before it is copied into the export.
+        folder: Where to write the assets before they are copied into the export.
+        budget: The most cell steps a request may cost (0: DEFAULT_BUDGET).
     """
 
-    def __init__(self, model, vocabulary, folder):
-        super().__init__(model, name="language_model_server")
+    # The default model (2 x 256 LSTM) runs about 50k cell steps a second at batch 256 on
+    # 2 cores; docs/serving.md has the worst admitted requests' seconds and memory.
+    DEFAULT_BUDGET = 65536
+
+    def __init__(self, model, vocabulary, folder, budget=0):
+        super().__init__(model, name="language_model_server", budget=budget)
         self.vocab_size = vocabulary.size
         self.warmup_ids = vocabulary.encode(WARMUP_PROMPT)[None, :]
         self.vocabulary = tf.saved_model.Asset(str(write_codepoints(vocabulary, folder)))
@@ -71,6 +89,7 @@ class LanguageModelServer(ServingModule):
             self.vocabulary, tf.int64, line.LINE_NUMBER, tf.int64, line.WHOLE_LINE),
             REPLACEMENT_CHARACTER)
         self.state_names = state_names(model)
+        self.state_widths = [int(spec.shape[-1]) for spec in model.inputs[1:]]
         state_specs = [tf.TensorSpec([None, spec.shape[-1]], tf.float32, name=name)
                        for name, spec in zip(self.state_names, model.inputs[1:])]
         self.serving_default = tf.function(self._logits, input_signature=[
@@ -85,6 +104,10 @@ class LanguageModelServer(ServingModule):
             tf.TensorSpec([], tf.float32, name="top_p"),
             tf.TensorSpec([], tf.int64, name="seed")])
         self.track_variables()
+        self.record_budget(folder, {"serving_default": "batch x time", "step": "batch",
+                                    "generate": "batch x (longest prompt + max_length)"},
+                           {"batch": MAX_BATCH, "time": MAX_TIME, "prompt_characters": MAX_PROMPT_LENGTH,
+                            "max_length": MAX_GENERATE_LENGTH})
 
     def signatures(self):
         return {"serving_default": self.serving_default, "step": self.step,
@@ -101,34 +124,51 @@ class LanguageModelServer(ServingModule):
                           "top_p": np.float32(1.0), "seed": np.int64(0)}),
         ]
 
-    def _check_token_ids(self, token_ids):
-        shape = tf.shape(token_ids)
-        # Scalar conditions, one reduction each: `step` runs once per character, and
-        # tf.debugging.assert_* would add a rank, a range and a reduction per check.
+    def _token_rules(self, longest):
+        """Rules for `token_ids` [batch, time] with time 1..`longest`, within the budget."""
+        shape = lambda inputs: tf.shape(inputs["token_ids"])
         return [
-            require(shape[0] <= MAX_BATCH, f"token_ids: batch larger than {MAX_BATCH}"),
-            require(shape[1] <= MAX_TIME, f"token_ids: longer than {MAX_TIME} steps"),
-            require(tf.reduce_min(token_ids) >= 0, "token_ids: negative id"),
-            require(tf.reduce_max(token_ids) < self.vocab_size,
-                    f"token_ids: id outside the vocabulary (expected < {self.vocab_size})"),
+            (lambda inputs: tf.rank(inputs["token_ids"]) == 2, "token_ids: expected int32 [batch, time]"),
+            (lambda inputs: (shape(inputs)[0] >= 1) & (shape(inputs)[0] <= MAX_BATCH),
+             f"token_ids: 1 to {MAX_BATCH} rows"),
+            (lambda inputs: (shape(inputs)[1] >= 1) & (shape(inputs)[1] <= longest),
+             "token_ids: one id per row ([batch, 1])" if longest == 1 else f"token_ids: 1 to {longest} steps"),
+            within_budget(lambda inputs: int64(shape(inputs)[0]) * int64(shape(inputs)[1]), self.budget,
+                          "token_ids: batch x time"),
+            (lambda inputs: tf.reduce_min(inputs["token_ids"]) >= 0, "token_ids: negative id"),
+            (lambda inputs: tf.reduce_max(inputs["token_ids"]) < self.vocab_size,
+             f"token_ids: id outside the vocabulary (expected < {self.vocab_size})"),
         ]
 
+    def _state_rules(self):
+        rules = []
+        for name, width in zip(self.state_names, self.state_widths):
+            rules += [
+                (lambda inputs, name=name: tf.rank(inputs[name]) == 2, f"{name}: expected float32 [batch, {width}]"),
+                (lambda inputs, name=name, width=width: tf.reduce_all(
+                    tf.shape(inputs[name]) == tf.stack([tf.shape(inputs["token_ids"])[0], width])),
+                 f"{name}: expected [batch, {width}], batch as token_ids'"),
+                (lambda inputs, name=name: tf.reduce_all(tf.math.is_finite(inputs[name])),
+                 f"{name}: values must be finite"),
+            ]
+        return rules
+
     def _logits(self, token_ids):
-        with tf.control_dependencies(self._check_token_ids(token_ids)):
-            token_ids = tf.identity(token_ids)
+        token_ids = checked({"token_ids": token_ids}, self._token_rules(MAX_TIME))["token_ids"]
         logits, *_ = self.model([token_ids, *zero_state_in_graph(self.model, tf.shape(token_ids)[0])],
                                 training=False)
         return {"logits": logits}
 
     def _step(self, token_ids, *state):
-        batch = tf.shape(token_ids)[0]
-        checks = self._check_token_ids(token_ids) + [
-            require(tf.shape(s)[0] == batch, f"{name}: batch differs from token_ids'")
-            for name, s in zip(self.state_names, state)]
-        with tf.control_dependencies(checks):
-            token_ids = tf.identity(token_ids)
-        logits, *new_state = self.model([token_ids, *state], training=False)
-        return {"logits": logits, **dict(zip(self.state_names, new_state))}
+        inputs = checked({"token_ids": token_ids, **dict(zip(self.state_names, state))},
+                         self._token_rules(1) + self._state_rules())
+        logits, *new_state = self.model([inputs["token_ids"], *(inputs[name] for name in self.state_names)],
+                                        training=False)
+        outputs = {"logits": logits, **dict(zip(self.state_names, new_state))}
+        return checked(outputs, [(lambda outputs: tf.reduce_all([
+            tf.reduce_all(tf.math.is_finite(value)) for value in outputs.values()]),
+            f"{', '.join(self.state_names)}: values so large that the step overflows; expected states "
+            "as step returns them")])
 
     def _ids_of(self, prompt):
         codepoints = tf.strings.unicode_decode(prompt, "UTF-8", errors="replace")
@@ -140,24 +180,34 @@ class LanguageModelServer(ServingModule):
         return tf.strings.unicode_encode(tf.cast(codepoints, tf.int32), "UTF-8")
 
     def _generate(self, prompt, max_length, temperature, top_k, top_p, seed):
-        ids = self._ids_of(prompt)
-        lengths = tf.cast(ids.row_lengths(), tf.int32)
-        checks = [
-            tf.debugging.assert_positive(tf.size(prompt), message="prompt: the batch is empty"),
-            tf.debugging.assert_less_equal(tf.size(prompt), MAX_BATCH, message=(
-                f"prompt: batch larger than {MAX_BATCH}")),
-            tf.debugging.assert_positive(lengths, message=(
-                "prompt: every prompt must hold at least one character")),
-            tf.debugging.assert_positive(max_length, message="max_length: must be >= 1"),
-            tf.debugging.assert_less_equal(max_length, MAX_GENERATE_LENGTH, message=(
-                f"max_length: must be <= {MAX_GENERATE_LENGTH}")),
-            tf.debugging.assert_non_negative(temperature, message="temperature: must be >= 0 (0: greedy)"),
-            tf.debugging.assert_non_negative(top_k, message="top_k: must be >= 0 (0: all)"),
-            require((top_p > 0.0) & (top_p <= 1.0), "top_p: must be in (0, 1] (1: all)"),
-        ]
-        with tf.control_dependencies(checks):
-            padded = ids.to_tensor(0)
+        scalars = {"prompt": prompt, "max_length": max_length, "temperature": temperature, "top_k": top_k,
+                   "top_p": top_p}
+        bytes_of = lambda inputs: tf.strings.length(inputs["prompt"])  # no decoding yet
+        scalars = checked(scalars, [
+            (lambda inputs: tf.rank(inputs["prompt"]) == 1, "prompt: expected string [batch]"),
+            (lambda inputs: (tf.size(inputs["prompt"]) >= 1) & (tf.size(inputs["prompt"]) <= MAX_BATCH),
+             f"prompt: 1 to {MAX_BATCH} prompts"),
+            (lambda inputs: (inputs["max_length"] >= 1) & (inputs["max_length"] <= MAX_GENERATE_LENGTH),
+             f"max_length: 1 to {MAX_GENERATE_LENGTH}"),
+            (lambda inputs: tf.math.is_finite(inputs["temperature"]) & (inputs["temperature"] >= 0),
+             "temperature: finite and >= 0 (0: greedy)"),
+            (lambda inputs: inputs["top_k"] >= 0, "top_k: must be >= 0 (0: all)"),
+            (lambda inputs: (inputs["top_p"] > 0.0) & (inputs["top_p"] <= 1.0), "top_p: must be in (0, 1] (1: all)"),
+            (lambda inputs: tf.reduce_max(bytes_of(inputs)) <= MAX_PROMPT_BYTES,
+             f"prompt: at most {MAX_PROMPT_LENGTH} characters each"),
+        ])
+        ids = self._ids_of(scalars["prompt"])
+        lengths = checked({"lengths": tf.cast(ids.row_lengths(), tf.int32), "max_length": scalars["max_length"]}, [
+            (lambda inputs: tf.reduce_min(inputs["lengths"]) >= 1, "prompt: every prompt must hold at least one character"),
+            (lambda inputs: tf.reduce_max(inputs["lengths"]) <= MAX_PROMPT_LENGTH,
+             f"prompt: at most {MAX_PROMPT_LENGTH} characters each"),
+            within_budget(lambda inputs: int64(tf.size(inputs["lengths"])) * int64(
+                tf.reduce_max(inputs["lengths"]) + inputs["max_length"]), self.budget,
+                "prompt, max_length: batch x (longest prompt + max_length)"),
+        ])["lengths"]
+        padded = tf.RaggedTensor.from_row_lengths(ids.flat_values, lengths).to_tensor(0)
         state = zero_state_in_graph(self.model, tf.shape(padded)[0])
         generated = sample_sequence(language_model_step(self.model), padded, lengths, state,
-                                    max_length, temperature, top_k, top_p, seed)
+                                    scalars["max_length"], scalars["temperature"], scalars["top_k"],
+                                    scalars["top_p"], seed)
         return {"text": self._text_of(generated)}

@@ -1,10 +1,18 @@
-"""The served module of `recipes.long_range` runs: one `predict` signature over raw sequences."""
+"""The served module of `recipes.long_range` runs: one `predict` signature over raw sequences.
+
+Requests are checked before any work (`export.requests`): 1 to MAX_BATCH sequences of
+1 to MAX_TIME steps with the task's feature count, finite values, batch x time cell
+steps within the export's budget; an output that overflows is refused.
+"""
 
 import numpy as np
 import tensorflow as tf
 
-from export.serving import MAX_BATCH, ServingModule, require
+from export.requests import checked, int64, within_budget
+from export.serving import MAX_BATCH, ServingModule
 from zoo.data.synthetic import ORDER_CLASSES, TASKS
+
+MAX_TIME = 100000  # the longest sequences the recipe trains on
 
 
 class LongRangeServer(ServingModule):
@@ -12,22 +20,38 @@ class LongRangeServer(ServingModule):
     `prediction` [batch] (adding), `probabilities` [batch, 4] and `label` (temporal
     order), or `probabilities` [batch, time, 10] and `symbol_ids` [batch, time] (copy)."""
 
-    def __init__(self, model, assets):
-        super().__init__(model, name="long_range_server")
+    # The default model (one layer of 64 units) at this budget: docs/serving.md.
+    DEFAULT_BUDGET = 1 << 20
+
+    def __init__(self, model, assets, folder, budget=0):
+        super().__init__(model, name="long_range_server", budget=budget)
         self.assets = assets
         spec = TASKS[assets["task"]]
         self.predict = tf.function(self._predict, input_signature=[
             tf.TensorSpec([None, None, spec.features], tf.float32, name="sequences")])
         self.track_variables()
+        self.record_budget(folder, {"predict": "batch x time"}, {"batch": MAX_BATCH, "time": MAX_TIME})
 
     def _predict(self, sequences):
         spec = TASKS[self.assets["task"]]
-        shape = tf.shape(sequences)
-        checks = [require(shape[0] <= MAX_BATCH, f"sequences: at most {MAX_BATCH} per request"),
-                  require(shape[1] >= 1, "sequences: at least one time step"),
-                  require(tf.reduce_all(tf.math.is_finite(sequences)), "sequences: values must be finite")]
-        with tf.control_dependencies(checks):
-            outputs = self.model(tf.identity(sequences), training=False)
+        shape = lambda inputs: tf.shape(inputs["sequences"])
+        sequences = checked({"sequences": sequences}, [
+            (lambda inputs: tf.rank(inputs["sequences"]) == 3,
+             f"sequences: expected float32 [batch, time, {spec.features}]"),
+            (lambda inputs: tf.equal(shape(inputs)[2], spec.features),
+             f"sequences: {spec.features} features per step, as in training"),
+            (lambda inputs: (shape(inputs)[0] >= 1) & (shape(inputs)[0] <= MAX_BATCH),
+             f"sequences: 1 to {MAX_BATCH} per request"),
+            (lambda inputs: (shape(inputs)[1] >= 1) & (shape(inputs)[1] <= MAX_TIME),
+             f"sequences: 1 to {MAX_TIME} time steps"),
+            within_budget(lambda inputs: int64(shape(inputs)[0]) * int64(shape(inputs)[1]), self.budget,
+                          "sequences: batch x time"),
+            (lambda inputs: tf.reduce_all(tf.math.is_finite(inputs["sequences"])), "sequences: values must be finite"),
+        ])["sequences"]
+        outputs = checked({"outputs": self.model(sequences, training=False)}, [
+            (lambda outputs: tf.reduce_all(tf.math.is_finite(outputs["outputs"])),
+             "sequences: values so large that the model's output overflows; expected values of the "
+             "task's scale")])["outputs"]
         if spec.regression:
             return {"prediction": outputs[:, 0]}
         probabilities = tf.nn.softmax(outputs)

@@ -18,9 +18,15 @@ both sides and the special ids.
 
 Sources are split into tokens and looked up in the run's source vocabulary inside the
 graph, as in training (`zoo.data.tokens`; unknown tokens read as the unknown id).
-Requests are checked in the graph: 1 to MAX_BATCH sources of 1 to the run's maximum
-source length in tokens, the beam width and length within their limits, and for
-`decode_step` ids inside the vocabulary and shapes that agree.
+Requests are checked before any work (`export.requests`): 1 to MAX_BATCH sources of 1
+to the run's maximum source length in tokens (and at most MAX_TOKEN_BYTES bytes a token
+before they are split), beam width 1 to MAX_BEAM, max_length 1 to MAX_DECODE, and for
+`decode_step` shapes that agree, ids inside the vocabulary and finite memory and states.
+A request's work, in cell steps, is at most the export's budget:
+
+    translate    batch x beam_width x (longest source + max_length)
+    encode       batch x longest source
+    decode_step  rows x memory steps
 """
 
 import json
@@ -28,18 +34,26 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from export.serving import MAX_BATCH, ServingModule, require
+from export.requests import checked, int64, within_budget
+from export.serving import MAX_BATCH, ServingModule
 from zoo.data.tokens import END, PAD, SPECIAL_TOKENS, START, UNKNOWN, id_tokens, join_tokens, make_lookup, split_tokens
 
 MAX_BEAM, MAX_DECODE = 64, 512
+# Bytes a source may hold per token allowed, checked before it is split: a character is
+# at most 4 bytes in UTF-8; a word is allowed 64.
+MAX_TOKEN_BYTES = {"char": 4, "word": 64}
 VOCABULARY_ASSET = "vocabularies.json"
 
 
 class TranslatorServer(ServingModule):
     """The signatures of the module docstring over a `zoo.models.encoder_decoder.EncoderDecoder`."""
 
-    def __init__(self, model, assets, folder):
-        super().__init__(model, name="translator_server")
+    # The default model (GRU 128, bidirectional encoder, additive attention) at this
+    # budget: docs/serving.md.
+    DEFAULT_BUDGET = 131072
+
+    def __init__(self, model, assets, folder, budget=0):
+        super().__init__(model, name="translator_server", budget=budget)
         self.tokens, self.max_source = assets["tokens"], assets["max_source_length"]
         self.alpha = assets["alpha"]  # the run's length normalisation, as its beam decodes were scored
         shown = assets["source"][:min(8, self.max_source)] or ["?"]
@@ -54,7 +68,7 @@ class TranslatorServer(ServingModule):
         self.source_lookup = make_lookup(assets["source"], name="source_lookup")
         self.target_tokens = tf.constant(id_tokens(assets["target"]))
         self.parts = model.layer_count * model.state_parts
-        memory_width = model.units * (2 if model.bidirectional else 1)
+        self.memory_width = memory_width = model.units * (2 if model.bidirectional else 1)
         states = [tf.TensorSpec([None, model.units], tf.float32, name=f"state_{k}") for k in range(self.parts)]
         sources = tf.TensorSpec([None], tf.string, name="sources")
         self.translate = tf.function(self._translate, input_signature=[
@@ -65,54 +79,102 @@ class TranslatorServer(ServingModule):
             tf.TensorSpec([None, None, memory_width], tf.float32, name="memory"),
             tf.TensorSpec([None, None], tf.bool, name="mask"), *states])
         self.track_variables()
+        self.record_budget(folder, {"translate": "batch x beam_width x (longest source + max_length)",
+                                    "encode": "batch x longest source", "decode_step": "rows x memory steps"},
+                           {"batch": MAX_BATCH, "source_tokens": self.max_source, "beam_width": MAX_BEAM,
+                            "max_length": MAX_DECODE, "decode_step_rows": MAX_BATCH * MAX_BEAM})
 
-    def _source_ids(self, sources):
-        """(ids [batch, S], lengths [batch]) of checked source strings."""
-        ids = self.source_lookup(split_tokens(sources, self.tokens))
-        lengths = tf.cast(ids.row_lengths(), tf.int32)
-        checks = [require((tf.size(sources) >= 1) & (tf.size(sources) <= MAX_BATCH),
-                          f"sources: 1 to {MAX_BATCH} per request"),
-                  require(tf.reduce_all(lengths >= 1), f"sources: every source needs at least one {self.tokens} token"),
-                  require(tf.reduce_all(lengths <= self.max_source),
-                          f"sources: at most {self.max_source} {self.tokens} tokens each, as in training")]
-        with tf.control_dependencies(checks):
-            return tf.identity(tf.cast(ids.to_tensor(PAD), tf.int32)), tf.identity(lengths)
+    def _source_rules(self):
+        most_bytes = self.max_source * MAX_TOKEN_BYTES[self.tokens]
+        return [
+            (lambda inputs: tf.rank(inputs["sources"]) == 1, "sources: expected string [batch]"),
+            (lambda inputs: (tf.size(inputs["sources"]) >= 1) & (tf.size(inputs["sources"]) <= MAX_BATCH),
+             f"sources: 1 to {MAX_BATCH} per request"),
+            (lambda inputs: tf.reduce_max(tf.strings.length(inputs["sources"])) <= most_bytes,
+             f"sources: at most {self.max_source} {self.tokens} tokens each, as in training"),
+        ]
+
+    def _source_ids(self, sources, extra_work=None, what="sources: batch x longest source"):
+        """(ids [batch, S], lengths [batch]) of checked sources; the budget rule counts
+        batch x (S + extra_work) cell steps (extra_work None: batch x S)."""
+        ragged = self.source_lookup(split_tokens(sources, self.tokens))
+        work = (lambda inputs: int64(tf.size(inputs["lengths"])) * int64(tf.reduce_max(inputs["lengths"]))) \
+            if extra_work is None else extra_work
+        lengths = checked({"lengths": tf.cast(ragged.row_lengths(), tf.int32)}, [
+            (lambda inputs: tf.reduce_all(inputs["lengths"] >= 1), f"sources: every source needs at least one "
+             f"{self.tokens} token"),
+            (lambda inputs: tf.reduce_all(inputs["lengths"] <= self.max_source),
+             f"sources: at most {self.max_source} {self.tokens} tokens each, as in training"),
+            within_budget(work, self.budget, what),
+        ])["lengths"]
+        ids = tf.RaggedTensor.from_row_lengths(ragged.flat_values, lengths).to_tensor(PAD)
+        return tf.cast(ids, tf.int32), lengths
 
     def _translate(self, sources, beam_width, max_length):
-        checks = [require((beam_width >= 1) & (beam_width <= MAX_BEAM), f"beam_width: 1 to {MAX_BEAM}"),
-                  require((max_length >= 1) & (max_length <= MAX_DECODE), f"max_length: 1 to {MAX_DECODE}")]
-        with tf.control_dependencies(checks):
-            ids, lengths = self._source_ids(sources)
+        inputs = checked({"sources": sources, "beam_width": beam_width, "max_length": max_length}, [
+            (lambda inputs: (inputs["beam_width"] >= 1) & (inputs["beam_width"] <= MAX_BEAM),
+             f"beam_width: 1 to {MAX_BEAM}"),
+            (lambda inputs: (inputs["max_length"] >= 1) & (inputs["max_length"] <= MAX_DECODE),
+             f"max_length: 1 to {MAX_DECODE}"),
+            *self._source_rules()])
+        beam_width, max_length = inputs["beam_width"], inputs["max_length"]
+        ids, lengths = self._source_ids(
+            inputs["sources"], lambda checks: int64(tf.size(checks["lengths"])) * int64(beam_width) * (
+                int64(tf.reduce_max(checks["lengths"])) + int64(max_length)),
+            "sources, beam_width, max_length: batch x beam_width x (longest source + max_length)")
         tokens, scores, counts = self.model.translate(ids, lengths, START, END, max_length, beam_width, self.alpha)
         kept = tf.sequence_mask(counts, tf.shape(tokens)[1])  # special ids read as ""
         pieces = tf.where(kept, tf.gather(self.target_tokens, tokens), "")
         return {"translations": join_tokens(pieces, self.tokens, axis=1), "scores": scores}
 
     def _encode(self, sources):
-        ids, lengths = self._source_ids(sources)
+        ids, lengths = self._source_ids(checked({"sources": sources}, self._source_rules())["sources"])
         memory, mask, state = self.model.encode(ids, lengths)
         flat = self.model.flat_state(state)
         return {"memory": memory, "mask": mask, "start_ids": tf.fill(tf.shape(lengths), START),
                 **{f"state_{k}": part for k, part in enumerate(flat)}}
 
     def _decode_step(self, previous_ids, memory, mask, *states):
-        batch, vocab = tf.shape(previous_ids)[0], self.model.output_layer.units
-        checks = [require((batch >= 1) & (batch <= MAX_BATCH * MAX_BEAM),
-                          f"previous_ids: 1 to {MAX_BATCH * MAX_BEAM} rows"),
-                  require(tf.reduce_all((previous_ids >= 0) & (previous_ids < vocab)),
-                          "previous_ids: ids of the target vocabulary"),
-                  require(tf.reduce_all(tf.equal(tf.shape(memory)[:2], tf.shape(mask))),
-                          "mask: one value per memory step, as encode returns it"),
-                  require(tf.reduce_all(tf.stack([tf.shape(memory)[0]] + [tf.shape(s)[0] for s in states]) == batch),
-                          "memory, mask and state_k: one row per previous id")]
-        with tf.control_dependencies(checks):
-            previous_ids = tf.identity(previous_ids)
-        logits, state, weights = self.model.decode_step(previous_ids, self.model.layered_state(states), memory, mask)
+        vocab, rows = self.model.output_layer.units, MAX_BATCH * MAX_BEAM
+        width, units = self.memory_width, self.model.units
+        batch = lambda inputs: tf.shape(inputs["previous_ids"])[0]
+        names = [f"state_{k}" for k in range(self.parts)]
+        state_rules = []
+        for name in names:
+            state_rules += [
+                (lambda inputs, name=name: tf.rank(inputs[name]) == 2, f"{name}: expected float32 [rows, {units}]"),
+                (lambda inputs, name=name: tf.reduce_all(tf.shape(inputs[name]) == tf.stack([batch(inputs), units])),
+                 f"{name}: expected [rows, {units}], one row per previous id"),
+                (lambda inputs, name=name: tf.reduce_all(tf.math.is_finite(inputs[name])),
+                 f"{name}: values must be finite")]
+        inputs = checked({"previous_ids": previous_ids, "memory": memory, "mask": mask, **dict(zip(names, states))}, [
+            (lambda inputs: tf.rank(inputs["previous_ids"]) == 1, "previous_ids: expected int32 [rows]"),
+            (lambda inputs: (batch(inputs) >= 1) & (batch(inputs) <= rows), f"previous_ids: 1 to {rows} rows"),
+            (lambda inputs: tf.rank(inputs["memory"]) == 3, f"memory: expected float32 [rows, steps, {width}]"),
+            (lambda inputs: tf.reduce_all(tf.shape(inputs["memory"])[::2] == tf.stack([batch(inputs), width])),
+             f"memory: expected [rows, steps, {width}] as encode returns it, one row per previous id"),
+            (lambda inputs: tf.shape(inputs["memory"])[1] >= 1, "memory: at least one step"),
+            within_budget(lambda inputs: int64(batch(inputs)) * int64(tf.shape(inputs["memory"])[1]), self.budget,
+                          "memory: rows x memory steps"),
+            (lambda inputs: tf.rank(inputs["mask"]) == 2, "mask: expected bool [rows, steps]"),
+            (lambda inputs: tf.reduce_all(tf.shape(inputs["mask"]) == tf.shape(inputs["memory"])[:2]),
+             "mask: one value per memory step, as encode returns it"),
+            *state_rules,
+            (lambda inputs: tf.reduce_all((inputs["previous_ids"] >= 0) & (inputs["previous_ids"] < vocab)),
+             "previous_ids: ids of the target vocabulary"),
+            (lambda inputs: tf.reduce_all(tf.math.is_finite(inputs["memory"])), "memory: values must be finite"),
+        ])
+        logits, state, weights = self.model.decode_step(
+            inputs["previous_ids"], self.model.layered_state([inputs[name] for name in names]),
+            inputs["memory"], inputs["mask"])
         if weights is None:  # attention "none": nothing is looked at
-            weights = tf.zeros(tf.shape(mask), tf.float32)
+            weights = tf.zeros(tf.shape(inputs["mask"]), tf.float32)
         flat = self.model.flat_state(state)
-        return {"log_probs": tf.nn.log_softmax(logits), "attention": weights,
-                **{f"state_{k}": part for k, part in enumerate(flat)}}
+        outputs = {"log_probs": tf.nn.log_softmax(logits), "attention": weights,
+                   **{f"state_{k}": part for k, part in enumerate(flat)}}
+        return checked(outputs, [(lambda outputs: tf.reduce_all([
+            tf.reduce_all(tf.math.is_finite(outputs[name])) for name in ["log_probs", *names]]), "memory, state_k: values so large that the step overflows; expected "
+            "them as encode and decode_step return them")])
 
     def signatures(self):
         return {"translate": self.translate, "encode": self.encode, "decode_step": self.decode_step}

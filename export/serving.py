@@ -1,20 +1,18 @@
 """What every recipe's served module shares: the model held out of the object graph, the
-variables its signatures capture, and request checks as graph ops.
+variables its signatures capture, and the request budget.
 
 A recipe's task builds a `ServingModule` subclass whose `signatures()` are pure
 `tf.function`s with named inputs and outputs (core TensorFlow ops only: TF Serving runs
-no Python and has no custom ops) and whose `warmup_requests()` give one real request per
-signature; `export.saved_model` writes it in TF Serving's layout.
+no Python and has no custom ops), each checking its request first (`export.requests`),
+and whose `warmup_requests()` give one real request per signature;
+`export.saved_model` writes it in TF Serving's layout.
 """
 
 import tensorflow as tf
 
+from export.requests import write_budget_asset
+
 MAX_BATCH = 256
-
-
-def require(condition, message):
-    """An op failing with InvalidArgumentError `message` where the scalar `condition` is False."""
-    return tf.debugging.Assert(condition, [message])
 
 
 class _Untracked:
@@ -27,17 +25,23 @@ class _Untracked:
 class ServingModule(tf.Module):
     """Base of the served modules.
 
-    Subclasses define their `tf.function`s in `__init__`, then call `track_variables()`,
-    and implement `signatures()` ({name: tf.function}) and `warmup_requests()`
-    ([(signature name, {input name: array})]).
+    Subclasses set DEFAULT_BUDGET (cell steps, chosen so the worst admitted request of
+    the recipe's default model stays within about 5 s and 1 GB on 2 cores; see
+    docs/serving.md), define their `tf.function`s in `__init__`, then call
+    `track_variables()` and `record_budget()`, and implement `signatures()`
+    ({name: tf.function}) and `warmup_requests()` ([(signature name, {input name: array})]).
 
     Args:
         model: The inference model.
         name: The module's name.
+        budget: The most cell steps a request may cost (0: DEFAULT_BUDGET).
     """
 
-    def __init__(self, model, name):
+    DEFAULT_BUDGET = 0
+
+    def __init__(self, model, name, budget=0):
         super().__init__(name=name)
+        self.budget = int(budget or self.DEFAULT_BUDGET)
         # Keras variables wrap tf.Variables; TF Serving's (TF1) loader only binds the
         # tf.Variables the traced signatures capture, so those are what is tracked (as
         # keras.export.ExportArchive does), and the Keras model itself is not.
@@ -54,6 +58,10 @@ class ServingModule(tf.Module):
             for variable in function.get_concrete_function().variables:
                 captured.setdefault(id(variable), variable)
         self.captured_variables = list(captured.values())
+
+    def record_budget(self, folder, work, limits):
+        """Keep the budget asset (`export.requests.write_budget_asset`) in the export."""
+        self.budget_asset = write_budget_asset(folder, self.budget, work, limits)
 
     def signatures(self):
         raise NotImplementedError

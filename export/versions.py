@@ -14,12 +14,15 @@ import uuid
 
 from zoo.run.errors import InputError
 
+RETRIES = 100
+
 
 def versions(base):
-    """Existing integer versions under `base`, ascending."""
+    """Integer names under `base`, ascending: versions, and any file that takes a
+    version's name (so the next free number is past it)."""
     if not base.is_dir():
         return []
-    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
+    return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit())
 
 
 def write_version(base, write, version=None):
@@ -33,13 +36,15 @@ def write_version(base, write, version=None):
     base = pathlib.Path(base)
     if version is not None and (not isinstance(version, int) or version < 1):
         raise InputError(f"--version must be a positive integer, received {version!r}")
+    if base.exists() and not base.is_dir():
+        raise InputError(f"{base}: a file; expected the model's folder of versions")
     if version is not None and (base / str(version)).exists():
         raise InputError(f"--version {version}: {base / str(version)} already exists")
     base.mkdir(parents=True, exist_ok=True)
     temporary = base / f".partial-{uuid.uuid4().hex}"
     try:
         write(temporary)
-        while True:
+        for _ in range(RETRIES):
             target = base / str(version if version is not None else max(versions(base), default=0) + 1)
             try:
                 os.rename(temporary, target)  # fails if target exists and is not empty
@@ -47,6 +52,7 @@ def write_version(base, write, version=None):
             except OSError:
                 if version is not None or not target.exists():
                     raise
+        raise InputError(f"{base}: {RETRIES} exporters took the next version first; expected fewer at once")
     finally:
         if temporary.exists():
             shutil.rmtree(temporary, ignore_errors=True)

@@ -199,8 +199,8 @@ class CharLMTask(Task):
         """`generate(prompt, length, temperature, top_k, top_p, seed)` -> text."""
         return TextSampler(model, vocabulary)
 
-    def serving(self, model, vocabulary, folder):
-        return LanguageModelServer(model, vocabulary, folder)
+    def serving(self, model, vocabulary, folder, budget=0):
+        return LanguageModelServer(model, vocabulary, folder, budget)
 
 
 TASK = CharLMTask()

@@ -213,8 +213,8 @@ class ClassifyTask(Task):
 
         return evaluate
 
-    def serving(self, model, assets, folder):
-        return ClassifierServer(model, assets, folder)
+    def serving(self, model, assets, folder, budget=0):
+        return ClassifierServer(model, assets, folder, budget)
 
 
 def misclassified_table(split, predictions, names):

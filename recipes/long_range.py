@@ -54,6 +54,10 @@ def parse_list(flag, text, item):
     return values
 
 
+# Steps of one generated set held in memory (about 0.4 GB of float32 features at 2 per step).
+MAX_GENERATED_STEPS = 50_000_000
+
+
 @dataclasses.dataclass(frozen=True)
 class LongRangeConfig(TrainingConfig):
     task: str = setting("adding", "adding problem (regression), copy memory (per-step symbols) "
@@ -90,9 +94,10 @@ class LongRangeConfig(TrainingConfig):
                            "collects; not for the copy task, scored in nats)",
                            choices=("gradient", "ridge"))
     ridge: float = setting(1e-4, "penalty of the ridge readout", minimum=0.0)
-    validation_examples: int = setting(512, "sequences scored at each validation", minimum=1)
+    validation_examples: int = setting(512, "sequences scored at each validation", minimum=1,
+                                       maximum=1_000_000)
     test_examples: int = setting(2048, "sequences scored once, at the end, for the table",
-                                 minimum=1)
+                                 minimum=1, maximum=1_000_000)
     model_name: str = setting("", "TF Serving model name; empty: long_range_TASK_CELL_TLENGTH")
 
     def __post_init__(self):
@@ -106,6 +111,13 @@ class LongRangeConfig(TrainingConfig):
             if not shortest <= length <= 100000:
                 raise InputError(f"--lengths: {length} is outside {shortest}..100000, the lengths "
                                  f"the {self.task} task takes")
+        for flag, count in (("--validation-examples", self.validation_examples),
+                            ("--test-examples", self.test_examples), ("--batch-size", self.batch_size)):
+            steps = count * max(self.length_list())
+            if steps > MAX_GENERATED_STEPS:
+                raise InputError(f"{flag} {count} x the longest of --lengths ({max(self.length_list())}) "
+                                 f"is {steps} steps; expected at most {MAX_GENERATED_STEPS}, the "
+                                 "generated sequences held in memory at once")
         if self.readout == "ridge" and self.strategy != "default":
             raise InputError("--readout ridge fits the readout in closed form on one device; "
                              "expected --strategy default with it")
@@ -263,8 +275,8 @@ class LongRangeTask(Task):
 
         return evaluate
 
-    def serving(self, model, assets, folder):
-        return LongRangeServer(model, assets)
+    def serving(self, model, assets, folder, budget=0):
+        return LongRangeServer(model, assets, folder, budget)
 
 
 TASK = LongRangeTask()

@@ -64,9 +64,9 @@ class Seq2SeqConfig(TrainingConfig):
                               "limit; longer lines are refused", minimum=2, maximum=512)
     held_out_share: float = setting(0.05, "--data: share of the pairs each for validation and "
                                     "test", above=0.0, below=0.34)
-    train_pairs: int = setting(50000, "dates: generated training pairs", minimum=1)
-    valid_pairs: int = setting(500, "dates: validation pairs (held-out days)", minimum=1)
-    test_pairs: int = setting(2000, "dates: test pairs (held-out days)", minimum=1)
+    train_pairs: int = setting(50000, "dates: generated training pairs", minimum=1, maximum=1_000_000)
+    valid_pairs: int = setting(500, "dates: validation pairs (held-out days)", minimum=1, maximum=100_000)
+    test_pairs: int = setting(2000, "dates: test pairs (held-out days)", minimum=1, maximum=100_000)
     cell: str = setting("gru", "recurrent cell of encoder and decoder", choices=tuple(CELLS))
     units: int = setting(128, "hidden size", minimum=1, maximum=8192)
     layers: int = setting(1, "stacked layers of encoder and decoder", minimum=1, maximum=8)
@@ -216,8 +216,8 @@ class Seq2SeqTask(Task):
     def evaluator(self, config, model, data):
         return TranslationEvaluator(config, model, data).evaluate
 
-    def serving(self, model, assets, folder):
-        return TranslatorServer(model, assets, folder)
+    def serving(self, model, assets, folder, budget=0):
+        return TranslatorServer(model, assets, folder, budget)
 
 
 def masked_cross_entropy(target_out, logits):

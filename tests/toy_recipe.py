@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from export.requests import checked, int64, within_budget
 from export.saved_model import export_run
 from export.serving import ServingModule
 from zoo.cells import CELLS
@@ -45,12 +46,24 @@ def sequences(count, seed):
 
 
 class ToyServer(ServingModule):
-    def __init__(self, model):
-        super().__init__(model, name="toy_server")
-        self.classify = tf.function(lambda token_ids: {"probabilities": tf.nn.softmax(
-            self.model(token_ids, training=False))}, input_signature=[
+    DEFAULT_BUDGET = 4096
+
+    def __init__(self, model, folder, budget):
+        super().__init__(model, name="toy_server", budget=budget)
+        self.classify = tf.function(self._classify, input_signature=[
             tf.TensorSpec([None, None], tf.int32, name="token_ids")])
         self.track_variables()
+        self.record_budget(folder, {"classify": "batch x time"}, {})
+
+    def _classify(self, token_ids):
+        shape = lambda inputs: tf.shape(inputs["token_ids"])
+        token_ids = checked({"token_ids": token_ids}, [
+            (lambda inputs: tf.rank(inputs["token_ids"]) == 2, "token_ids: expected [batch, time]"),
+            within_budget(lambda inputs: int64(shape(inputs)[0]) * int64(shape(inputs)[1]), self.budget,
+                          "token_ids: batch x time"),
+            (lambda inputs: tf.reduce_all((inputs["token_ids"] >= 0) & (inputs["token_ids"] < VOCAB)),
+             f"token_ids: ids 0 to {VOCAB - 1}")])["token_ids"]
+        return {"probabilities": tf.nn.softmax(self.model(token_ids, training=False))}
 
     def signatures(self):
         return {"classify": self.classify}
@@ -96,8 +109,8 @@ class ToyTask(Task):
                                "valid/accuracy": accuracy}, f"accuracy {accuracy:.3f}")
         return evaluate
 
-    def serving(self, model, assets, folder):
-        return ToyServer(model)
+    def serving(self, model, assets, folder, budget=0):
+        return ToyServer(model, folder, budget)
 
 
 TASK = ToyTask()

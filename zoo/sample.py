@@ -6,8 +6,12 @@ generates text. The same request gives the same text as the exported `generate`
 signature (both decode with `zoo.decoding`).
 """
 
-from zoo.run.config import OneLineParser, exit_on_input_error
+from zoo.run.config import OneLineParser, check_int_flag, exit_on_input_error
 from zoo.run.folders import restore_run
+
+# Characters one call samples: the sampler holds every draw (and TensorFlow's arrays
+# are sized up front), so a length is bounded before anything is allocated.
+MAX_SAMPLE_LENGTH = 100_000
 
 
 def parse(argv):
@@ -24,7 +28,11 @@ def parse(argv):
     parser.add_argument("--top-p", type=float, default=1.0,
                         help="sample within the smallest set of characters of this mass (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same text (default: %(default)s)")
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    check_int_flag("--length", arguments.length, 1, MAX_SAMPLE_LENGTH)
+    check_int_flag("--top-k", arguments.top_k, 0)
+    check_int_flag("--seed", arguments.seed, 0, 2**63 - 1)
+    return arguments
 
 
 @exit_on_input_error

@@ -102,7 +102,7 @@ def test_the_served_classify_equals_the_python_model_without_the_project(vowel_r
             print(" ".join(error.message.split()))
     """, cwd=tmp_path)
     for refusal in ("lengths: at most the time axis of features", "every sequence needs at least one step",
-                    "features: values must be finite", "features: at most 256 sequences per request",
+                    "features: values must be finite", "features: 1 to 256 sequences per request",
                     "features: 12 per step, as in training"):
         assert refusal in output
     model = restore_run(vowel_run).model

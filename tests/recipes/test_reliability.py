@@ -203,13 +203,41 @@ BAD_INPUTS = {
     "resume after the corpus changed": (lambda d, run: change_corpus_then_resume(run),
                                         "vocabulary differs"),
     "resume with an edited config": (lambda d, run: edit_config_then_resume(run, units=48),
-                                     "does not match this run's model"),
+                                     "config.json: units is 48, but"),
+    "resume with an edited dropout": (lambda d, run: edit_config_then_resume(run, dropout=0.3),
+                                      "config.json: dropout is 0.3, but"),
+    "resume with an edited learning rate": (lambda d, run: edit_config_then_resume(run, lr=0.1),
+                                            "config.json: lr is 0.1, but"),
+    "resume with an edited k1": (lambda d, run: edit_config_then_resume(run, k1=7),
+                                 "config.json: k1 is 7, but"),
+    "resume with an edited seed": (lambda d, run: edit_config_then_resume(run, seed=5),
+                                   "config.json: seed is 5, but"),
+    "steps beyond int32": (lambda d, run: ["--steps", str(2**31)], "--steps must be >= 1 and <= 2147483647"),
+    "seed beyond int32": (lambda d, run: ["--seed", str(10**20)], "--seed must be >= 0 and <= 2147483647"),
+    "infinite learning rate": (lambda d, run: ["--lr", "inf"], "--lr must be a finite number"),
+    "logdir that is a file": (lambda d, run: ["--data", write(d / "c.txt", b"abc " * 3000), "--logdir",
+                                              write(d / "taken", b"")], "is a file; expected a folder"),
+    "export dir inside a file": (lambda d, run: ["--export-dir", write(d / "taken", b"") + "/export"],
+                                 "is inside"),
+    "data that is a FIFO": (lambda d, run: ["--data", fifo(d / "pipe")], "is a FIFO; expected a regular file"),
+    "data that is a device": (lambda d, run: ["--data", "/dev/zero"], "is a device; expected a regular file"),
 }
 
 
+def fifo(path):
+    import os
+    os.mkfifo(path)
+    return str(path)
+
+
 def change_corpus_then_resume(run):
-    pathlib.Path(run_config(run)["data"]).write_text("completely new text!" * 500)
+    corpus = pathlib.Path(run_config(run)["data"])
+    CHANGED.append((corpus, corpus.read_bytes()))  # put back after the test
+    corpus.write_text("completely new text!" * 500)
     return ["--resume", str(run)]
+
+
+CHANGED = []
 
 
 def edit_config_then_resume(run, **changes):
@@ -233,11 +261,17 @@ def test_bad_input_is_named_and_leaves_the_disk_as_it_was(case, tmp_path, finish
 
     run = tmp_path / "existing-run"
     shutil.copytree(finished_run["run_dir"], run)
-    corpus = tmp_path / "corpus.txt"
-    shutil.copy(run_config(run)["data"], corpus)
-    edit_config(run, data=str(corpus))
     make_argv, message = BAD_INPUTS[case]
-    argv = make_argv(tmp_path, run)
+    try:
+        argv = make_argv(tmp_path, run)
+        check_refused(argv, message, tmp_path, capsys)
+    finally:
+        for path, data in CHANGED:
+            path.write_bytes(data)
+        CHANGED.clear()
+
+
+def check_refused(argv, message, tmp_path, capsys):
     if "--resume" not in argv:
         argv = ["--logdir", str(tmp_path / "runs"), *argv]
     before = snapshot(tmp_path)

@@ -18,8 +18,8 @@ from zoo.run.errors import InputError
 
 def check_sampling(temperature, top_k, top_p):
     """Raise InputError naming the first sampling argument out of range."""
-    if not temperature >= 0.0:
-        raise InputError(f"--temperature must be >= 0 (0 is greedy), received {temperature}")
+    if not 0.0 <= temperature < float("inf"):
+        raise InputError(f"--temperature must be finite and >= 0 (0 is greedy), received {temperature}")
     if top_k < 0:
         raise InputError(f"--top-k must be >= 0 (0 keeps every id), received {top_k}")
     if not 0.0 < top_p <= 1.0:

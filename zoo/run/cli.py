@@ -15,6 +15,7 @@ from zoo.run.config import OneLineParser, add_config_flags, config_overrides
 from zoo.run.cpu_allocator import keep_freed_memory_in_process
 from zoo.run.errors import InputError
 from zoo.run.folders import RESUME_OVERRIDES, load_config
+from zoo.run.paths import check_writable_folder
 from zoo.training.distribution import WorkerLost, make_strategy, split_cpu
 from zoo.training.loop import TrainingDiverged, train_and_evaluate
 from zoo.training.signals import StopOnSignal
@@ -57,6 +58,10 @@ def config_from_command_line(task, argv, smoke, description):
         config = dataclasses.replace(config, **overrides)
     else:
         config = task.config_class(**{**(smoke if arguments.smoke else {}), **overrides})
+    if not arguments.resume:
+        check_writable_folder(config.logdir, "--logdir")
+    if config.export_dir:
+        check_writable_folder(config.export_dir, "--export-dir")
     if config.strategy == "mirrored":
         split_cpu(config.devices)  # before anything makes TensorFlow create its devices
     return config, arguments.resume

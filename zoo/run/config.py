@@ -10,11 +10,15 @@ default and reason. `zoo.run.folders` writes and reads the run folder's `config.
 
 import argparse
 import dataclasses
+import math
 import operator
 import sys
 
 from zoo.run.errors import InputError
 
+# The largest integer any setting takes unless it declares its own maximum: every count,
+# step and seed fits TensorFlow's int32 tensors and NumPy's seeds.
+LARGEST_INT = 2**31 - 1
 # Limit name -> (how the message writes it, whether a value passes it).
 LIMITS = {
     "minimum": (">=", operator.ge),
@@ -38,7 +42,8 @@ def flag_name(name):
 
 
 def check_config(config):
-    """Raise InputError naming the first field (as its flag) outside its allowed values."""
+    """Raise InputError naming the first field (as its flag) outside its allowed values:
+    its choices and limits, finite for a float, at most LARGEST_INT for an int."""
     for field in dataclasses.fields(config):
         value, meta = getattr(config, field.name), field.metadata
         # bool is an int to Python, and an int is a fine float; neither is more.
@@ -46,17 +51,28 @@ def check_config(config):
         if isinstance(value, bool) != (field.type is bool) or not isinstance(value, accepted):
             raise InputError(f"{flag_name(field.name)} must be a {field.type.__name__}, "
                              f"received {value!r}")
+        if field.type is float and not math.isfinite(value):
+            raise InputError(f"{flag_name(field.name)} must be a finite number, received {value!r}")
+        limits = dict(meta)
+        if field.type is int and limits.get("maximum") is None and limits.get("below") is None:
+            limits["maximum"] = LARGEST_INT
         allowed, passes = [], True
         if meta.get("choices") is not None:
             allowed.append("one of " + ", ".join(map(str, meta["choices"])))
             passes = value in meta["choices"]
         for limit, (symbol, within) in LIMITS.items():
-            if meta.get(limit) is not None:
-                allowed.append(f"{symbol} {meta[limit]}")
-                passes = passes and within(value, meta[limit])
+            if limits.get(limit) is not None:
+                allowed.append(f"{symbol} {limits[limit]}")
+                passes = passes and within(value, limits[limit])
         if not passes:
             raise InputError(f"{flag_name(field.name)} must be {' and '.join(allowed)}, "
                              f"received {value!r}")
+
+
+def check_int_flag(flag, value, minimum, maximum=LARGEST_INT):
+    """InputError naming `flag` unless minimum <= value <= maximum (flags outside a config)."""
+    if not minimum <= value <= maximum:
+        raise InputError(f"{flag} must be >= {minimum} and <= {maximum}, received {value}")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -127,6 +143,9 @@ class TrainingConfig:
                               "RUN_DIR/export, so a run folder is self-contained")
     model_name: str = setting("", "TF Serving model name (the export's subfolder); empty: the "
                               "recipe's name")
+    request_budget: int = setting(0, "the most work one served request may cost, in cell steps "
+                                  "(batch x time, batch x beam x length: docs/serving.md); 0: the "
+                                  "recipe's default", minimum=0)
     jit_compile: bool = setting(False, "compile the update with XLA; slower on CPU here, try it "
                                 "on a GPU")
     strategy: str = setting("default", "tf.distribute: one device, mirrored over --devices of this "

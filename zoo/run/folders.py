@@ -23,7 +23,7 @@ import time
 import uuid
 
 from zoo.models.inference_twin import copy_weights
-from zoo.run.errors import InputError
+from zoo.run.errors import InputError, disk_full_error, is_disk_full
 from zoo.training.checkpoints import restore_weights
 
 CONFIG_FILE = "config.json"
@@ -62,8 +62,8 @@ def create_run(run_dir, task, config, assets, retries=100):
         raise InputError(f"{run_dir}: the run folder already exists")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     partial = run_dir.parent / f".partial-{uuid.uuid4().hex}"
-    partial.mkdir()
     try:
+        partial.mkdir()
         values = {RECIPE_KEY: task.module, **dataclasses.asdict(config)}
         (partial / CONFIG_FILE).write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
         task.save_assets(assets, partial)
@@ -77,6 +77,10 @@ def create_run(run_dir, task, config, assets, retries=100):
                     if not target.exists():
                         raise
         raise InputError(f"{run_dir}: {retries} run folders of this name exist; expected a free name")
+    except OSError as error:
+        if is_disk_full(error):
+            raise disk_full_error(f"{run_dir.parent} (a new run folder)", "start the run again") from None
+        raise
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)

@@ -15,9 +15,10 @@ import time
 import keras
 
 from zoo.models.inference_twin import copy_weights
+from zoo.run.errors import disk_full_error, is_disk_full
 from zoo.run.folders import config_record, create_run, new_run_dir
 from zoo.run.summaries import RunSummaries
-from zoo.training.checkpoints import RunCheckpoints
+from zoo.training.checkpoints import RunCheckpoints, remove_unfinished_writes
 from zoo.training.distribution import agreed_stop, check_divisible, is_chief, make_strategy, worker_count, worker_losses
 from zoo.training.progress import Progress
 from zoo.training.update_rule import UpdateRule
@@ -143,8 +144,22 @@ class TrainingSession:
         if step % config.validate_every == 0 or step == config.steps:
             evaluation = self.validate(step)
         if step % config.checkpoint_every == 0 or step == config.steps:
-            self.checkpoints.save()
+            self.save_checkpoint()
         return evaluation
+
+    def save_checkpoint(self):
+        """Write a checkpoint; a full disk ends the run in one line saying how to resume
+        (the half-written checkpoint removed, the previous ones intact)."""
+        try:
+            self.checkpoints.save()
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            remove_unfinished_writes(pathlib.Path(self.checkpoints.folder))
+            raise disk_full_error(
+                f"{self.checkpoints.folder} (checkpoint of step {int(self.checkpoints.step)}; the last "
+                f"complete one is {self.checkpoints.manager.latest_checkpoint})",
+                f"resume: python -m {self.task.module} --resume {self.run_dir}") from None
 
     def log_update(self, step, loss, result, rate):
         """TensorBoard scalars (and histograms when due) and progress of an applied update."""
@@ -187,7 +202,7 @@ class TrainingSession:
 
     def stop(self, step):
         """An early stop: a checkpoint to resume from."""
-        self.checkpoints.save()
+        self.save_checkpoint()
         self.summaries.flush()
         return {"stopped": True, "run_dir": self.run_dir, "steps": step,
                 "checkpoints": pathlib.Path(self.checkpoints.folder)}
