@@ -18,7 +18,7 @@ model's output overflows are refused, not answered with NaN probabilities.
 import numpy as np
 import tensorflow as tf
 
-from export.requests import checked, int64, within_budget
+from export.requests import any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.tokens import make_vectorizer
 
@@ -45,14 +45,10 @@ class ClassifierServer(ServingModule):
         if assets["kind"] == "text":
             # A tracked attribute, so the SavedModel holds the vectorizer's lookup table.
             self.vectorizer = make_vectorizer(assets["tokens"], assets["vocabulary"])
-            self.classify = tf.function(self._classify_texts, input_signature=[
-                tf.TensorSpec([None], tf.string, name="texts")])
+            self.classify = tf.function(self._classify_texts, input_signature=[any_shape(tf.string, "texts")])
         else:
             self.classify = tf.function(self._classify_sequences, input_signature=[
-                # The feature axis is left open so that a wrong count meets the check below
-                # (a loaded signature does not check static shapes).
-                tf.TensorSpec([None, None, None], tf.float32, name="features"),
-                tf.TensorSpec([None], tf.int32, name="lengths")])
+                any_shape(tf.float32, "features"), any_shape(tf.int32, "lengths")])
         self.track_variables()
         work = "batch x tokens read" if assets["kind"] == "text" else "batch x time"
         self.record_budget(folder, {"classify": work}, {"batch": MAX_BATCH, "time": MAX_TIME,
@@ -60,9 +56,8 @@ class ClassifierServer(ServingModule):
 
     def _classify_sequences(self, features, lengths):
         width = self.assets["features"]
-        shape = lambda inputs: tf.shape(inputs["features"])
+        shape = lambda inputs: dims(inputs["features"], 3)
         inputs = checked({"features": features, "lengths": lengths}, [
-            (lambda inputs: tf.rank(inputs["features"]) == 3, f"features: expected float32 [batch, time, {width}]"),
             (lambda inputs: tf.equal(shape(inputs)[2], width), f"features: {width} per step, as in training"),
             (lambda inputs: (shape(inputs)[0] >= 1) & (shape(inputs)[0] <= MAX_BATCH),
              f"features: 1 to {MAX_BATCH} sequences per request"),
@@ -70,25 +65,23 @@ class ClassifierServer(ServingModule):
              f"features: 1 to {MAX_TIME} steps"),
             within_budget(lambda inputs: int64(shape(inputs)[0]) * int64(shape(inputs)[1]), self.budget,
                           "features: batch x time"),
-            (lambda inputs: tf.rank(inputs["lengths"]) == 1, "lengths: expected int32 [batch]"),
             (lambda inputs: tf.equal(tf.size(inputs["lengths"]), shape(inputs)[0]),
              "lengths: one per sequence of features"),
             (lambda inputs: tf.reduce_all(inputs["lengths"] >= 1), "lengths: every sequence needs at least one step"),
             (lambda inputs: tf.reduce_all(inputs["lengths"] <= shape(inputs)[1]),
              "lengths: at most the time axis of features"),
             (lambda inputs: tf.reduce_all(tf.math.is_finite(inputs["features"])), "features: values must be finite"),
-        ])
-        features = tf.ensure_shape(inputs["features"], [None, None, width])
-        return self._outputs(features, inputs["lengths"], "features")
+        ], {"features": ([None, None, width], f"float32 [batch, time, {width}]"),
+            "lengths": ([None], "int32 [batch]")})
+        return self._outputs(inputs["features"], inputs["lengths"], "features")
 
     def _classify_texts(self, texts):
         texts = checked({"texts": texts}, [
-            (lambda inputs: tf.rank(inputs["texts"]) == 1, "texts: expected string [batch]"),
             (lambda inputs: (tf.size(inputs["texts"]) >= 1) & (tf.size(inputs["texts"]) <= MAX_BATCH),
              f"texts: 1 to {MAX_BATCH} per request"),
             (lambda inputs: tf.reduce_max(tf.strings.length(inputs["texts"])) <= MAX_TEXT_BYTES,
              f"texts: at most {MAX_TEXT_BYTES} bytes each"),
-        ])["texts"]
+        ], {"texts": ([None], "string [batch]")})["texts"]
         ragged = self.vectorizer(texts)[:, :self.assets["max_steps"]]
         inputs = checked({"lengths": tf.cast(ragged.row_lengths(), tf.int32)}, [
             (lambda inputs: tf.reduce_all(inputs["lengths"] >= 1), "texts: every text needs at least one token"),
@@ -101,8 +94,8 @@ class ClassifierServer(ServingModule):
     def _outputs(self, inputs, lengths, name):
         logits = checked({"logits": self.model([inputs, lengths], training=False)}, [
             (lambda outputs: tf.reduce_all(tf.math.is_finite(outputs["logits"])),
-             f"{name}: values so large that the model's output overflows; expected values of the "
-             "training data's scale")])["logits"]
+             f"{name}: values so large that the model output overflows; expected values on the "
+             "scale of the training data")])["logits"]
         class_id = tf.argmax(logits, -1, output_type=tf.int32)
         return {"probabilities": tf.nn.softmax(logits), "class_id": class_id,
                 "label": self.label_of_id.lookup(tf.cast(class_id, tf.int64))}

@@ -35,7 +35,7 @@ refused rather than answered with inf or NaN.
 import numpy as np
 import tensorflow as tf
 
-from export.requests import checked, int64, within_budget
+from export.requests import any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.decoding import sample_sequence
 from zoo.decoding.language_model import language_model_step
@@ -90,19 +90,12 @@ class LanguageModelServer(ServingModule):
             REPLACEMENT_CHARACTER)
         self.state_names = state_names(model)
         self.state_widths = [int(spec.shape[-1]) for spec in model.inputs[1:]]
-        state_specs = [tf.TensorSpec([None, spec.shape[-1]], tf.float32, name=name)
-                       for name, spec in zip(self.state_names, model.inputs[1:])]
-        self.serving_default = tf.function(self._logits, input_signature=[
-            tf.TensorSpec([None, None], tf.int32, name="token_ids")])
-        self.step = tf.function(self._step, input_signature=[
-            tf.TensorSpec([None, 1], tf.int32, name="token_ids"), *state_specs])
+        state_specs = [any_shape(tf.float32, name) for name in self.state_names]
+        self.serving_default = tf.function(self._logits, input_signature=[any_shape(tf.int32, "token_ids")])
+        self.step = tf.function(self._step, input_signature=[any_shape(tf.int32, "token_ids"), *state_specs])
         self.generate = tf.function(self._generate, input_signature=[
-            tf.TensorSpec([None], tf.string, name="prompt"),
-            tf.TensorSpec([], tf.int32, name="max_length"),
-            tf.TensorSpec([], tf.float32, name="temperature"),
-            tf.TensorSpec([], tf.int32, name="top_k"),
-            tf.TensorSpec([], tf.float32, name="top_p"),
-            tf.TensorSpec([], tf.int64, name="seed")])
+            any_shape(tf.string, "prompt"), any_shape(tf.int32, "max_length"), any_shape(tf.float32, "temperature"),
+            any_shape(tf.int32, "top_k"), any_shape(tf.float32, "top_p"), any_shape(tf.int64, "seed")])
         self.track_variables()
         self.record_budget(folder, {"serving_default": "batch x time", "step": "batch",
                                     "generate": "batch x (longest prompt + max_length)"},
@@ -126,9 +119,8 @@ class LanguageModelServer(ServingModule):
 
     def _token_rules(self, longest):
         """Rules for `token_ids` [batch, time] with time 1..`longest`, within the budget."""
-        shape = lambda inputs: tf.shape(inputs["token_ids"])
+        shape = lambda inputs: dims(inputs["token_ids"], 2)
         return [
-            (lambda inputs: tf.rank(inputs["token_ids"]) == 2, "token_ids: expected int32 [batch, time]"),
             (lambda inputs: (shape(inputs)[0] >= 1) & (shape(inputs)[0] <= MAX_BATCH),
              f"token_ids: 1 to {MAX_BATCH} rows"),
             (lambda inputs: (shape(inputs)[1] >= 1) & (shape(inputs)[1] <= longest),
@@ -144,24 +136,27 @@ class LanguageModelServer(ServingModule):
         rules = []
         for name, width in zip(self.state_names, self.state_widths):
             rules += [
-                (lambda inputs, name=name: tf.rank(inputs[name]) == 2, f"{name}: expected float32 [batch, {width}]"),
                 (lambda inputs, name=name, width=width: tf.reduce_all(
-                    tf.shape(inputs[name]) == tf.stack([tf.shape(inputs["token_ids"])[0], width])),
-                 f"{name}: expected [batch, {width}], batch as token_ids'"),
+                    dims(inputs[name], 2) == tf.stack([dims(inputs["token_ids"], 1)[0], width])),
+                 f"{name}: expected [batch, {width}], batch as in token_ids"),
                 (lambda inputs, name=name: tf.reduce_all(tf.math.is_finite(inputs[name])),
                  f"{name}: values must be finite"),
             ]
         return rules
 
     def _logits(self, token_ids):
-        token_ids = checked({"token_ids": token_ids}, self._token_rules(MAX_TIME))["token_ids"]
+        token_ids = checked({"token_ids": token_ids}, self._token_rules(MAX_TIME),
+                            {"token_ids": ([None, None], "int32 [batch, time]")})["token_ids"]
         logits, *_ = self.model([token_ids, *zero_state_in_graph(self.model, tf.shape(token_ids)[0])],
                                 training=False)
         return {"logits": logits}
 
     def _step(self, token_ids, *state):
         inputs = checked({"token_ids": token_ids, **dict(zip(self.state_names, state))},
-                         self._token_rules(1) + self._state_rules())
+                         self._token_rules(1) + self._state_rules(),
+                         {"token_ids": ([None, 1], "int32 [batch, 1]"), **{
+                             name: ([None, width], f"float32 [batch, {width}]")
+                             for name, width in zip(self.state_names, self.state_widths)}})
         logits, *new_state = self.model([inputs["token_ids"], *(inputs[name] for name in self.state_names)],
                                         training=False)
         outputs = {"logits": logits, **dict(zip(self.state_names, new_state))}
@@ -181,10 +176,9 @@ class LanguageModelServer(ServingModule):
 
     def _generate(self, prompt, max_length, temperature, top_k, top_p, seed):
         scalars = {"prompt": prompt, "max_length": max_length, "temperature": temperature, "top_k": top_k,
-                   "top_p": top_p}
+                   "top_p": top_p, "seed": seed}
         bytes_of = lambda inputs: tf.strings.length(inputs["prompt"])  # no decoding yet
         scalars = checked(scalars, [
-            (lambda inputs: tf.rank(inputs["prompt"]) == 1, "prompt: expected string [batch]"),
             (lambda inputs: (tf.size(inputs["prompt"]) >= 1) & (tf.size(inputs["prompt"]) <= MAX_BATCH),
              f"prompt: 1 to {MAX_BATCH} prompts"),
             (lambda inputs: (inputs["max_length"] >= 1) & (inputs["max_length"] <= MAX_GENERATE_LENGTH),
@@ -195,10 +189,13 @@ class LanguageModelServer(ServingModule):
             (lambda inputs: (inputs["top_p"] > 0.0) & (inputs["top_p"] <= 1.0), "top_p: must be in (0, 1] (1: all)"),
             (lambda inputs: tf.reduce_max(bytes_of(inputs)) <= MAX_PROMPT_BYTES,
              f"prompt: at most {MAX_PROMPT_LENGTH} characters each"),
-        ])
+        ], {"prompt": ([None], "string [batch]"), **{name: ([], f"{kind} scalar") for name, kind in (
+            ("max_length", "an int32"), ("temperature", "a float32"), ("top_k", "an int32"), ("top_p", "a float32"),
+            ("seed", "an int64"))}})
         ids = self._ids_of(scalars["prompt"])
         lengths = checked({"lengths": tf.cast(ids.row_lengths(), tf.int32), "max_length": scalars["max_length"]}, [
-            (lambda inputs: tf.reduce_min(inputs["lengths"]) >= 1, "prompt: every prompt must hold at least one character"),
+            (lambda inputs: tf.reduce_min(inputs["lengths"]) >= 1,
+             "prompt: every prompt must hold at least one character"),
             (lambda inputs: tf.reduce_max(inputs["lengths"]) <= MAX_PROMPT_LENGTH,
              f"prompt: at most {MAX_PROMPT_LENGTH} characters each"),
             within_budget(lambda inputs: int64(tf.size(inputs["lengths"])) * int64(
@@ -209,5 +206,5 @@ class LanguageModelServer(ServingModule):
         state = zero_state_in_graph(self.model, tf.shape(padded)[0])
         generated = sample_sequence(language_model_step(self.model), padded, lengths, state,
                                     scalars["max_length"], scalars["temperature"], scalars["top_k"],
-                                    scalars["top_p"], seed)
+                                    scalars["top_p"], scalars["seed"])
         return {"text": self._text_of(generated)}

@@ -8,7 +8,7 @@ steps within the export's budget; an output that overflows is refused.
 import numpy as np
 import tensorflow as tf
 
-from export.requests import checked, int64, within_budget
+from export.requests import any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.synthetic import ORDER_CLASSES, TASKS
 
@@ -26,18 +26,14 @@ class LongRangeServer(ServingModule):
     def __init__(self, model, assets, folder, budget=0):
         super().__init__(model, name="long_range_server", budget=budget)
         self.assets = assets
-        spec = TASKS[assets["task"]]
-        self.predict = tf.function(self._predict, input_signature=[
-            tf.TensorSpec([None, None, spec.features], tf.float32, name="sequences")])
+        self.predict = tf.function(self._predict, input_signature=[any_shape(tf.float32, "sequences")])
         self.track_variables()
         self.record_budget(folder, {"predict": "batch x time"}, {"batch": MAX_BATCH, "time": MAX_TIME})
 
     def _predict(self, sequences):
         spec = TASKS[self.assets["task"]]
-        shape = lambda inputs: tf.shape(inputs["sequences"])
+        shape = lambda inputs: dims(inputs["sequences"], 3)
         sequences = checked({"sequences": sequences}, [
-            (lambda inputs: tf.rank(inputs["sequences"]) == 3,
-             f"sequences: expected float32 [batch, time, {spec.features}]"),
             (lambda inputs: tf.equal(shape(inputs)[2], spec.features),
              f"sequences: {spec.features} features per step, as in training"),
             (lambda inputs: (shape(inputs)[0] >= 1) & (shape(inputs)[0] <= MAX_BATCH),
@@ -47,11 +43,11 @@ class LongRangeServer(ServingModule):
             within_budget(lambda inputs: int64(shape(inputs)[0]) * int64(shape(inputs)[1]), self.budget,
                           "sequences: batch x time"),
             (lambda inputs: tf.reduce_all(tf.math.is_finite(inputs["sequences"])), "sequences: values must be finite"),
-        ])["sequences"]
+        ], {"sequences": ([None, None, spec.features], f"float32 [batch, time, {spec.features}]")})["sequences"]
         outputs = checked({"outputs": self.model(sequences, training=False)}, [
             (lambda outputs: tf.reduce_all(tf.math.is_finite(outputs["outputs"])),
-             "sequences: values so large that the model's output overflows; expected values of the "
-             "task's scale")])["outputs"]
+             "sequences: values so large that the model output overflows; expected values on the "
+             "scale of the task")])["outputs"]
         if spec.regression:
             return {"prediction": outputs[:, 0]}
         probabilities = tf.nn.softmax(outputs)

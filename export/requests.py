@@ -2,13 +2,21 @@
 order, before any work or memory proportional to it, and each request's work bounded by
 the export's budget.
 
-A signature passes its inputs through `checked(inputs, rules)`: every rule is an
-(condition, message) pair whose condition is computed from the inputs as they stand
-after the rules before it, and every op that uses the inputs runs only after all of
-them hold. So shapes are checked before an index reads them, sizes before a scan or an
-allocation, and a refused request fails with InvalidArgumentError carrying the rule's
-message (the input's name first), which TF Serving's REST API returns as
-`{"error": "<message>..."}`.
+A signature declares its inputs with unknown shapes (`any_shape`): a loaded signature
+does not check a request against its declared shapes, and a declared rank lets tracing
+fold a rank check away, so a request of another rank would fail inside the graph at
+some internal node. Every rank is checked as a rule instead, and the static shape is
+given back for the model after every rule holds (`with_static_shape`).
+
+A signature passes its inputs through `checked(inputs, rules, shapes)`: every rule is a
+(condition, message) pair, and every op that uses the inputs runs only after all of them
+hold. The conditions cannot fail themselves whatever the request (`dims` reads a shape
+padded with zeros, every condition is reduced to one bool), so they are computed side by
+side, and one assertion reports the message of the first rule that does not hold (rank
+rules first, then in the order given): a refused request fails with InvalidArgumentError
+carrying it, the input's name first, which TF Serving's REST API returns as
+`{"error": "<message>..."}`. A request that passes one stage's checks can be decoded or
+split and checked again (a prompt's characters after its bytes).
 
 The work budget: a signature's cost grows with the recurrent steps it runs over all its
 rows (batch x time, batch x beam x decoded length, ...), its `work` in `cell steps`.
@@ -23,21 +31,50 @@ import tensorflow as tf
 BUDGET_ASSET = "request_budget.json"
 
 
-def require(condition, message):
-    """An op failing with InvalidArgumentError `message` where the scalar `condition` is False."""
-    return tf.debugging.Assert(condition, [message])
+def any_shape(dtype, name):
+    """A signature input of any shape (see the module docstring)."""
+    return tf.TensorSpec(None, dtype, name=name)
 
 
-def checked(inputs, rules):
+def dims(tensor, rank):
+    """The first `rank` sizes of `tensor`'s shape, padded with zeros: never an error."""
+    return tf.concat([tf.shape(tensor), tf.zeros([rank], tf.int32)], 0)[:rank]
+
+
+def checked(inputs, rules, shapes=None):
     """`inputs` ({name: tensor}) after every rule in `rules` holds (see the module docstring).
 
     Each rule is (condition, message), condition a function of the inputs' dict returning
-    a scalar bool tensor.
+    a bool tensor (reduced with all) that no request can make fail. `shapes` ({name:
+    (shape, what)}, e.g. ([None, 1], "int32 [batch, 1]")) adds a rank rule per input
+    before `rules`, and gives each its static shape once every rule holds.
     """
-    for condition, message in rules:
-        with tf.control_dependencies([require(condition(inputs), message)]):
-            inputs = {name: tf.identity(value) for name, value in inputs.items()}
-    return inputs
+    shapes = shapes or {}
+    rank_rules = [(_rank_is(name, len(shape)), f"{name}: expected {what}")
+                  for name, (shape, what) in shapes.items()]
+    rules = rank_rules + list(rules)
+    holds = tf.stack([tf.reduce_all(condition(inputs)) for condition, _ in rules])
+    first_broken = tf.argmin(tf.cast(holds, tf.int32))
+    message = tf.gather(tf.constant([message for _, message in rules]), first_broken)
+    with tf.control_dependencies([tf.debugging.Assert(tf.reduce_all(holds), [message])]):
+        inputs = {name: tf.identity(value) for name, value in inputs.items()}
+    return {name: with_static_shape(value, shapes[name][0]) if name in shapes else value
+            for name, value in inputs.items()}
+
+
+def with_static_shape(tensor, shape):
+    """`tensor` reshaped to its own (checked) shape, spelled with `shape`'s known sizes, so
+    the ops after it see them. Not `tf.ensure_shape` or `set_shape`: Grappler's shape
+    inference carries those back to the signature's input, folds the rank rule to true
+    and drops it (a request of another rank then failed at an internal node; TF 2.21);
+    a reshape's output shape says nothing of its input's."""
+    sizes = dims(tensor, len(shape))
+    return tf.reshape(tensor, tf.stack([sizes[i] if size is None else size for i, size in enumerate(shape)])
+                      if shape else [])
+
+
+def _rank_is(name, rank):
+    return lambda inputs: tf.equal(tf.rank(inputs[name]), rank)
 
 
 def within_budget(work, budget, what):

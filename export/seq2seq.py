@@ -34,7 +34,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from export.requests import checked, int64, within_budget
+from export.requests import any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.tokens import END, PAD, SPECIAL_TOKENS, START, UNKNOWN, id_tokens, join_tokens, make_lookup, split_tokens
 
@@ -42,6 +42,7 @@ MAX_BEAM, MAX_DECODE = 64, 512
 # Bytes a source may hold per token allowed, checked before it is split: a character is
 # at most 4 bytes in UTF-8; a word is allowed 64.
 MAX_TOKEN_BYTES = {"char": 4, "word": 64}
+SOURCES_SHAPE = ([None], "string [batch]")
 VOCABULARY_ASSET = "vocabularies.json"
 
 
@@ -50,7 +51,7 @@ class TranslatorServer(ServingModule):
 
     # The default model (GRU 128, bidirectional encoder, additive attention) at this
     # budget: docs/serving.md.
-    DEFAULT_BUDGET = 131072
+    DEFAULT_BUDGET = 98304
 
     def __init__(self, model, assets, folder, budget=0):
         super().__init__(model, name="translator_server", budget=budget)
@@ -68,16 +69,14 @@ class TranslatorServer(ServingModule):
         self.source_lookup = make_lookup(assets["source"], name="source_lookup")
         self.target_tokens = tf.constant(id_tokens(assets["target"]))
         self.parts = model.layer_count * model.state_parts
-        self.memory_width = memory_width = model.units * (2 if model.bidirectional else 1)
-        states = [tf.TensorSpec([None, model.units], tf.float32, name=f"state_{k}") for k in range(self.parts)]
-        sources = tf.TensorSpec([None], tf.string, name="sources")
+        self.memory_width = model.units * (2 if model.bidirectional else 1)
+        states = [any_shape(tf.float32, f"state_{k}") for k in range(self.parts)]
+        sources = any_shape(tf.string, "sources")
         self.translate = tf.function(self._translate, input_signature=[
-            sources, tf.TensorSpec([], tf.int32, name="beam_width"), tf.TensorSpec([], tf.int32, name="max_length")])
+            sources, any_shape(tf.int32, "beam_width"), any_shape(tf.int32, "max_length")])
         self.encode = tf.function(self._encode, input_signature=[sources])
         self.decode_step = tf.function(self._decode_step, input_signature=[
-            tf.TensorSpec([None], tf.int32, name="previous_ids"),
-            tf.TensorSpec([None, None, memory_width], tf.float32, name="memory"),
-            tf.TensorSpec([None, None], tf.bool, name="mask"), *states])
+            any_shape(tf.int32, "previous_ids"), any_shape(tf.float32, "memory"), any_shape(tf.bool, "mask"), *states])
         self.track_variables()
         self.record_budget(folder, {"translate": "batch x beam_width x (longest source + max_length)",
                                     "encode": "batch x longest source", "decode_step": "rows x memory steps"},
@@ -87,7 +86,6 @@ class TranslatorServer(ServingModule):
     def _source_rules(self):
         most_bytes = self.max_source * MAX_TOKEN_BYTES[self.tokens]
         return [
-            (lambda inputs: tf.rank(inputs["sources"]) == 1, "sources: expected string [batch]"),
             (lambda inputs: (tf.size(inputs["sources"]) >= 1) & (tf.size(inputs["sources"]) <= MAX_BATCH),
              f"sources: 1 to {MAX_BATCH} per request"),
             (lambda inputs: tf.reduce_max(tf.strings.length(inputs["sources"])) <= most_bytes,
@@ -116,7 +114,8 @@ class TranslatorServer(ServingModule):
              f"beam_width: 1 to {MAX_BEAM}"),
             (lambda inputs: (inputs["max_length"] >= 1) & (inputs["max_length"] <= MAX_DECODE),
              f"max_length: 1 to {MAX_DECODE}"),
-            *self._source_rules()])
+            *self._source_rules()], {"sources": SOURCES_SHAPE, "beam_width": ([], "an int32 scalar"),
+                                     "max_length": ([], "an int32 scalar")})
         beam_width, max_length = inputs["beam_width"], inputs["max_length"]
         ids, lengths = self._source_ids(
             inputs["sources"], lambda checks: int64(tf.size(checks["lengths"])) * int64(beam_width) * (
@@ -128,7 +127,8 @@ class TranslatorServer(ServingModule):
         return {"translations": join_tokens(pieces, self.tokens, axis=1), "scores": scores}
 
     def _encode(self, sources):
-        ids, lengths = self._source_ids(checked({"sources": sources}, self._source_rules())["sources"])
+        ids, lengths = self._source_ids(checked({"sources": sources}, self._source_rules(),
+                                                {"sources": SOURCES_SHAPE})["sources"])
         memory, mask, state = self.model.encode(ids, lengths)
         flat = self.model.flat_state(state)
         return {"memory": memory, "mask": mask, "start_ids": tf.fill(tf.shape(lengths), START),
@@ -137,33 +137,32 @@ class TranslatorServer(ServingModule):
     def _decode_step(self, previous_ids, memory, mask, *states):
         vocab, rows = self.model.output_layer.units, MAX_BATCH * MAX_BEAM
         width, units = self.memory_width, self.model.units
-        batch = lambda inputs: tf.shape(inputs["previous_ids"])[0]
+        batch = lambda inputs: dims(inputs["previous_ids"], 1)[0]
         names = [f"state_{k}" for k in range(self.parts)]
         state_rules = []
         for name in names:
             state_rules += [
-                (lambda inputs, name=name: tf.rank(inputs[name]) == 2, f"{name}: expected float32 [rows, {units}]"),
-                (lambda inputs, name=name: tf.reduce_all(tf.shape(inputs[name]) == tf.stack([batch(inputs), units])),
+                (lambda inputs, name=name: tf.reduce_all(dims(inputs[name], 2) == tf.stack([batch(inputs), units])),
                  f"{name}: expected [rows, {units}], one row per previous id"),
                 (lambda inputs, name=name: tf.reduce_all(tf.math.is_finite(inputs[name])),
                  f"{name}: values must be finite")]
         inputs = checked({"previous_ids": previous_ids, "memory": memory, "mask": mask, **dict(zip(names, states))}, [
-            (lambda inputs: tf.rank(inputs["previous_ids"]) == 1, "previous_ids: expected int32 [rows]"),
             (lambda inputs: (batch(inputs) >= 1) & (batch(inputs) <= rows), f"previous_ids: 1 to {rows} rows"),
-            (lambda inputs: tf.rank(inputs["memory"]) == 3, f"memory: expected float32 [rows, steps, {width}]"),
-            (lambda inputs: tf.reduce_all(tf.shape(inputs["memory"])[::2] == tf.stack([batch(inputs), width])),
+            (lambda inputs: tf.reduce_all(dims(inputs["memory"], 3)[::2] == tf.stack([batch(inputs), width])),
              f"memory: expected [rows, steps, {width}] as encode returns it, one row per previous id"),
-            (lambda inputs: tf.shape(inputs["memory"])[1] >= 1, "memory: at least one step"),
-            within_budget(lambda inputs: int64(batch(inputs)) * int64(tf.shape(inputs["memory"])[1]), self.budget,
+            (lambda inputs: dims(inputs["memory"], 3)[1] >= 1, "memory: at least one step"),
+            within_budget(lambda inputs: int64(batch(inputs)) * int64(dims(inputs["memory"], 3)[1]), self.budget,
                           "memory: rows x memory steps"),
-            (lambda inputs: tf.rank(inputs["mask"]) == 2, "mask: expected bool [rows, steps]"),
-            (lambda inputs: tf.reduce_all(tf.shape(inputs["mask"]) == tf.shape(inputs["memory"])[:2]),
+            (lambda inputs: tf.reduce_all(dims(inputs["mask"], 2) == dims(inputs["memory"], 3)[:2]),
              "mask: one value per memory step, as encode returns it"),
             *state_rules,
             (lambda inputs: tf.reduce_all((inputs["previous_ids"] >= 0) & (inputs["previous_ids"] < vocab)),
              "previous_ids: ids of the target vocabulary"),
             (lambda inputs: tf.reduce_all(tf.math.is_finite(inputs["memory"])), "memory: values must be finite"),
-        ])
+        ], {"previous_ids": ([None], "int32 [rows]"),
+            "memory": ([None, None, width], f"float32 [rows, steps, {width}]"),
+            "mask": ([None, None], "bool [rows, steps]"),
+            **{name: ([None, units], f"float32 [rows, {units}]") for name in names}})
         logits, state, weights = self.model.decode_step(
             inputs["previous_ids"], self.model.layered_state([inputs[name] for name in names]),
             inputs["memory"], inputs["mask"])
@@ -172,9 +171,10 @@ class TranslatorServer(ServingModule):
         flat = self.model.flat_state(state)
         outputs = {"log_probs": tf.nn.log_softmax(logits), "attention": weights,
                    **{f"state_{k}": part for k, part in enumerate(flat)}}
+        overflow = ("memory, state_k: values so large that the step overflows; expected them as encode and "
+                    "decode_step return them")
         return checked(outputs, [(lambda outputs: tf.reduce_all([
-            tf.reduce_all(tf.math.is_finite(outputs[name])) for name in ["log_probs", *names]]), "memory, state_k: values so large that the step overflows; expected "
-            "them as encode and decode_step return them")])
+            tf.reduce_all(tf.math.is_finite(outputs[name])) for name in ["log_probs", *names]]), overflow)])
 
     def signatures(self):
         return {"translate": self.translate, "encode": self.encode, "decode_step": self.decode_step}
