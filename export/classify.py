@@ -57,7 +57,7 @@ class ClassifierServer(ServingModule):
     def _classify_sequences(self, features, lengths):
         width = self.assets["features"]
         shape = lambda inputs: dims(inputs["features"], 3)
-        inputs = checked({"features": features, "lengths": lengths}, [
+        inputs = self.checked("classify", {"features": features, "lengths": lengths}, [
             (lambda inputs: tf.equal(shape(inputs)[2], width), f"features: {width} per step, as in training"),
             (lambda inputs: (shape(inputs)[0] >= 1) & (shape(inputs)[0] <= MAX_BATCH),
              f"features: 1 to {MAX_BATCH} sequences per request"),
@@ -76,7 +76,7 @@ class ClassifierServer(ServingModule):
         return self._outputs(inputs["features"], inputs["lengths"], "features")
 
     def _classify_texts(self, texts):
-        texts = checked({"texts": texts}, [
+        texts = self.checked("classify", {"texts": texts}, [
             (lambda inputs: (tf.size(inputs["texts"]) >= 1) & (tf.size(inputs["texts"]) <= MAX_BATCH),
              f"texts: 1 to {MAX_BATCH} per request"),
             (lambda inputs: tf.reduce_max(tf.strings.length(inputs["texts"])) <= MAX_TEXT_BYTES,

@@ -145,14 +145,14 @@ class LanguageModelServer(ServingModule):
         return rules
 
     def _logits(self, token_ids):
-        token_ids = checked({"token_ids": token_ids}, self._token_rules(MAX_TIME),
+        token_ids = self.checked("serving_default", {"token_ids": token_ids}, self._token_rules(MAX_TIME),
                             {"token_ids": ([None, None], "int32 [batch, time]")})["token_ids"]
         logits, *_ = self.model([token_ids, *zero_state_in_graph(self.model, tf.shape(token_ids)[0])],
                                 training=False)
         return {"logits": logits}
 
     def _step(self, token_ids, *state):
-        inputs = checked({"token_ids": token_ids, **dict(zip(self.state_names, state))},
+        inputs = self.checked("step", {"token_ids": token_ids, **dict(zip(self.state_names, state))},
                          self._token_rules(1) + self._state_rules(),
                          {"token_ids": ([None, 1], "int32 [batch, 1]"), **{
                              name: ([None, width], f"float32 [batch, {width}]")
@@ -178,7 +178,7 @@ class LanguageModelServer(ServingModule):
         scalars = {"prompt": prompt, "max_length": max_length, "temperature": temperature, "top_k": top_k,
                    "top_p": top_p, "seed": seed}
         bytes_of = lambda inputs: tf.strings.length(inputs["prompt"])  # no decoding yet
-        scalars = checked(scalars, [
+        scalars = self.checked("generate", scalars, [
             (lambda inputs: (tf.size(inputs["prompt"]) >= 1) & (tf.size(inputs["prompt"]) <= MAX_BATCH),
              f"prompt: 1 to {MAX_BATCH} prompts"),
             (lambda inputs: (inputs["max_length"] >= 1) & (inputs["max_length"] <= MAX_GENERATE_LENGTH),

@@ -33,7 +33,7 @@ class LongRangeServer(ServingModule):
     def _predict(self, sequences):
         spec = TASKS[self.assets["task"]]
         shape = lambda inputs: dims(inputs["sequences"], 3)
-        sequences = checked({"sequences": sequences}, [
+        sequences = self.checked("predict", {"sequences": sequences}, [
             (lambda inputs: tf.equal(shape(inputs)[2], spec.features),
              f"sequences: {spec.features} features per step, as in training"),
             (lambda inputs: (shape(inputs)[0] >= 1) & (shape(inputs)[0] <= MAX_BATCH),

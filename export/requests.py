@@ -21,14 +21,15 @@ split and checked again (a prompt's characters after its bytes).
 The work budget: a signature's cost grows with the recurrent steps it runs over all its
 rows (batch x time, batch x beam x decoded length, ...), its `work` in `cell steps`.
 An export admits requests of at most `budget` cell steps; each server documents how it
-counts them, and writes them with the budget into the asset `request_budget.json`.
+counts them, and writes them with the budget into the asset `requests.json`, beside the
+inputs' shapes (which the signatures themselves leave open).
 """
 
 import json
 
 import tensorflow as tf
 
-BUDGET_ASSET = "request_budget.json"
+REQUESTS_ASSET = "requests.json"
 
 
 def any_shape(dtype, name):
@@ -87,10 +88,10 @@ def int64(value):
     return tf.cast(value, tf.int64)
 
 
-def write_budget_asset(folder, budget, work, limits):
-    """The asset recording the budget, how each signature counts its work, and its limits;
-    returns a `tf.saved_model.Asset` to keep on the served module."""
-    path = folder / BUDGET_ASSET
-    path.write_text(json.dumps({"request_budget_cell_steps": budget, "work": work, "limits": limits},
-                               indent=2, sort_keys=True) + "\n")
+def write_requests_asset(folder, budget, work, limits, inputs):
+    """The asset recording the budget, how each signature counts its work, its limits and
+    its inputs' shapes; returns a `tf.saved_model.Asset` to keep on the served module."""
+    path = folder / REQUESTS_ASSET
+    path.write_text(json.dumps({"request_budget_cell_steps": budget, "work": work, "limits": limits,
+                                "inputs": inputs}, indent=2, sort_keys=True) + "\n")
     return tf.saved_model.Asset(str(path))

@@ -109,7 +109,7 @@ class TranslatorServer(ServingModule):
         return tf.cast(ids, tf.int32), lengths
 
     def _translate(self, sources, beam_width, max_length):
-        inputs = checked({"sources": sources, "beam_width": beam_width, "max_length": max_length}, [
+        inputs = self.checked("translate", {"sources": sources, "beam_width": beam_width, "max_length": max_length}, [
             (lambda inputs: (inputs["beam_width"] >= 1) & (inputs["beam_width"] <= MAX_BEAM),
              f"beam_width: 1 to {MAX_BEAM}"),
             (lambda inputs: (inputs["max_length"] >= 1) & (inputs["max_length"] <= MAX_DECODE),
@@ -127,8 +127,8 @@ class TranslatorServer(ServingModule):
         return {"translations": join_tokens(pieces, self.tokens, axis=1), "scores": scores}
 
     def _encode(self, sources):
-        ids, lengths = self._source_ids(checked({"sources": sources}, self._source_rules(),
-                                                {"sources": SOURCES_SHAPE})["sources"])
+        ids, lengths = self._source_ids(self.checked("encode", {"sources": sources}, self._source_rules(),
+                                                     {"sources": SOURCES_SHAPE})["sources"])
         memory, mask, state = self.model.encode(ids, lengths)
         flat = self.model.flat_state(state)
         return {"memory": memory, "mask": mask, "start_ids": tf.fill(tf.shape(lengths), START),
@@ -146,7 +146,8 @@ class TranslatorServer(ServingModule):
                  f"{name}: expected [rows, {units}], one row per previous id"),
                 (lambda inputs, name=name: tf.reduce_all(tf.math.is_finite(inputs[name])),
                  f"{name}: values must be finite")]
-        inputs = checked({"previous_ids": previous_ids, "memory": memory, "mask": mask, **dict(zip(names, states))}, [
+        inputs = self.checked("decode_step", {"previous_ids": previous_ids, "memory": memory, "mask": mask,
+                                              **dict(zip(names, states))}, [
             (lambda inputs: (batch(inputs) >= 1) & (batch(inputs) <= rows), f"previous_ids: 1 to {rows} rows"),
             (lambda inputs: tf.reduce_all(dims(inputs["memory"], 3)[::2] == tf.stack([batch(inputs), width])),
              f"memory: expected [rows, steps, {width}] as encode returns it, one row per previous id"),

@@ -10,16 +10,18 @@ and whose `warmup_requests()` give one real request per signature;
 
 import tensorflow as tf
 
-from export.requests import write_budget_asset
+from export.requests import checked, write_requests_asset
 
 MAX_BATCH = 256
 
 
 class _Untracked:
-    """Holds the Keras model out of the SavedModel's object graph (see ServingModule)."""
+    """Holds the Keras model (see ServingModule), and the inputs' shapes the signatures
+    declare, out of the SavedModel's object graph."""
 
     def __init__(self, model):
         self.model = model
+        self.declared_inputs = {}
 
 
 class ServingModule(tf.Module):
@@ -59,9 +61,18 @@ class ServingModule(tf.Module):
                 captured.setdefault(id(variable), variable)
         self.captured_variables = list(captured.values())
 
+    def checked(self, signature, inputs, rules, shapes=None):
+        """`export.requests.checked`, noting `shapes` as `signature`'s inputs for the asset."""
+        declared = self._held.declared_inputs.setdefault(signature, {})
+        declared.update({name: {"shape": shape, "expected": what} for name, (shape, what) in (shapes or {}).items()})
+        return checked(inputs, rules, shapes)
+
     def record_budget(self, folder, work, limits):
-        """Keep the budget asset (`export.requests.write_budget_asset`) in the export."""
-        self.budget_asset = write_budget_asset(folder, self.budget, work, limits)
+        """Keep the asset of the admitted requests (`export.requests.write_requests_asset`):
+        the budget, each signature's work and limits, and the inputs' shapes the traced
+        signatures checked."""
+        self.requests_asset = write_requests_asset(folder, self.budget, work, limits,
+                                                   self._held.declared_inputs)
 
     def signatures(self):
         raise NotImplementedError

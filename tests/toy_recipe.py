@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export.requests import checked, dims, int64, within_budget
+from export.requests import any_shape, dims, int64, within_budget
 from export.saved_model import export_run
 from export.serving import ServingModule
 from zoo.cells import CELLS
@@ -51,18 +51,17 @@ class ToyServer(ServingModule):
     def __init__(self, model, folder, budget):
         super().__init__(model, name="toy_server", budget=budget)
         self.classify = tf.function(self._classify, input_signature=[
-            tf.TensorSpec([None, None], tf.int32, name="token_ids")])
+            any_shape(tf.int32, "token_ids")])
         self.track_variables()
         self.record_budget(folder, {"classify": "batch x time"}, {})
 
     def _classify(self, token_ids):
         shape = lambda inputs: dims(inputs["token_ids"], 2)
-        token_ids = checked({"token_ids": token_ids}, [
-            (lambda inputs: tf.rank(inputs["token_ids"]) == 2, "token_ids: expected [batch, time]"),
+        token_ids = self.checked("classify", {"token_ids": token_ids}, [
             within_budget(lambda inputs: int64(shape(inputs)[0]) * int64(shape(inputs)[1]), self.budget,
                           "token_ids: batch x time"),
             (lambda inputs: tf.reduce_all((inputs["token_ids"] >= 0) & (inputs["token_ids"] < VOCAB)),
-             f"token_ids: ids 0 to {VOCAB - 1}")])["token_ids"]
+             f"token_ids: ids 0 to {VOCAB - 1}")], {"token_ids": ([None, None], "int32 [batch, time]")})["token_ids"]
         return {"probabilities": tf.nn.softmax(self.model(token_ids, training=False))}
 
     def signatures(self):

@@ -61,13 +61,14 @@ def test_a_fresh_isolated_process_without_the_project_serves_the_same_logits(exp
     np.save(tmp_path / "ids.npy", ids)
     np.save(tmp_path / "expected.npy", logits)
     run_without_project(f"""
-        import numpy as np, tensorflow as tf
+        import json, numpy as np, tensorflow as tf
         loaded = tf.saved_model.load({str(exported["path"])!r})
         ids = np.load("ids.npy")
         logits = loaded.signatures["serving_default"](token_ids=tf.constant(ids))["logits"].numpy()
         step = loaded.signatures["step"]
-        names = [k for k in step.structured_input_signature[1] if k != "token_ids"]
-        state = {{k: tf.zeros([2, step.structured_input_signature[1][k].shape[-1]]) for k in names}}
+        sizes = json.load(open({str(exported["path"])!r} + "/assets/requests.json"))["inputs"]["step"]
+        names = [k for k in sizes if k != "token_ids"]
+        state = {{k: tf.zeros([2, sizes[k]["shape"][-1]]) for k in names}}
         stepped = []
         for t in range(ids.shape[1]):
             out = step(token_ids=tf.constant(ids[:, t:t + 1]), **state)
@@ -99,7 +100,7 @@ def test_generate_matches_a_python_loop_over_step(served, exported, greedy):
     text = generate(served, [PROMPT], max_length=12, **greedy)[0]
     vocabulary = exported["vocabulary"]
     step = served.signatures["step"]
-    sizes = state_sizes(step)
+    sizes = state_sizes(exported["path"])
     names = list(sizes)
     state = {k: tf.zeros([1, units]) for k, units in sizes.items()}
     ids = list(vocabulary.encode(PROMPT))

@@ -250,8 +250,9 @@ def test_refusals_of_large_requests_come_before_the_memory_they_guard(outcomes):
 
 def test_the_budget_is_recorded_beside_the_vocabulary(tmp_path):
     version, server = smoke_export("char_lm", tmp_path)
-    recorded = json.loads((version / "assets" / "request_budget.json").read_text())
+    recorded = json.loads((version / "assets" / "requests.json").read_text())
     assert recorded["request_budget_cell_steps"] == server.budget == 65536
     assert recorded["work"]["generate"] == "batch x (longest prompt + max_length)"
     assert (version / "assets" / "vocabulary.txt").is_file()
     assert np.isfinite(recorded["limits"]["time"])
+    assert recorded["inputs"]["step"]["token_ids"] == {"shape": [None, 1], "expected": "int32 [batch, 1]"}

@@ -252,7 +252,8 @@ def bad_inputs(folder):
     return cases
 
 
-BAD_CASES = ["ragged object array", "object array that runs code", "lengths past the time axis", "nan feature", "empty sequence", "class without training example",
+BAD_CASES = ["ragged object array", "object array that runs code", "lengths past the time axis",
+             "nan feature", "empty sequence", "class without training example",
              "unknown test label", "malformed ts", "line without tab", "binary file", "empty class folder",
              "missing file", "unknown format", "bad pool", "bad validation share", "batch over the data"]
 

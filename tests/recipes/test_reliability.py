@@ -298,9 +298,10 @@ def test_export_of_a_folder_that_is_no_run_is_refused(tmp_path, capsys):
 def test_concurrent_clients_get_exactly_their_solo_answers(smoke_run, tmp_path):
     from export.saved_model import export_run
 
-    served = tf.saved_model.load(str(export_run(smoke_run["run_dir"], tmp_path)))
+    folder = export_run(smoke_run["run_dir"], tmp_path)
+    served = tf.saved_model.load(str(folder))
     generate, step = served.signatures["generate"], served.signatures["step"]
-    sizes = state_sizes(step)
+    sizes = state_sizes(folder)
     names = list(sizes)
 
     def client(seed):
