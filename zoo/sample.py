@@ -6,6 +6,7 @@ generates text. The same request gives the same text as the exported `generate`
 signature (both decode with `zoo.decoding`).
 """
 
+from zoo.decoding.sampling import check_sampling
 from zoo.run.config import OneLineParser, check_int_flag, exit_on_input_error
 from zoo.run.folders import restore_run
 
@@ -32,6 +33,7 @@ def parse(argv):
     check_int_flag("--length", arguments.length, 1, MAX_SAMPLE_LENGTH)
     check_int_flag("--top-k", arguments.top_k, 0)
     check_int_flag("--seed", arguments.seed, 0, 2**63 - 1)
+    check_sampling(arguments.temperature, arguments.top_k, arguments.top_p)
     return arguments
 
 

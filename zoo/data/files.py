@@ -7,7 +7,7 @@ their text and their arrays. Nothing here executes or unpickles what it reads.
     a glob                 every regular file matching it (`*`, `?`, `[`, `**`), sorted
 
 A file reached twice (through a symlink, or a `**` pattern walking a symlink loop) is
-read once, by its real path. Text is UTF-8; a byte-order mark at its start is dropped
+read once, under its shortest name. Text is UTF-8; a byte-order mark at its start is dropped
 (it is no character of the text), and a NUL byte marks a file as binary.
 """
 
@@ -46,14 +46,13 @@ def data_files(source, flag="--data"):
 
 
 def _once(paths):
-    """The regular files among `paths`, each real file once (first spelling kept)."""
-    seen, files = set(), []
-    for path in paths:
-        real = os.path.realpath(path)
-        if real not in seen and path.is_file():
-            seen.add(real)
-            files.append(path)
-    return files
+    """The regular files among `paths`, each real file once (by its shortest spelling),
+    in sorted order."""
+    shortest = {}
+    for path in sorted(paths, key=lambda p: (len(p.parts), str(p))):
+        if path.is_file():
+            shortest.setdefault(os.path.realpath(path), path)
+    return sorted(shortest.values())
 
 
 def check_regular(path, flag="--data"):
