@@ -120,21 +120,19 @@ def requests(recipe, server, assets):
     longest = assets["max_source_length"]
     translate = lambda rows, beam, length: {"sources": texts(source, rows), "beam_width": scalar(beam, "int32"),
                                             "max_length": scalar(length, "int32")}
-    widest_beam = max(1, min(MAX_BEAM, budget // (256 * (longest + 1))))
-    rows = budget // longest
+    rows = min(budget // longest, 256 * MAX_BEAM)
+    beams = budget // MAX_DECODE
     return [
-        (f"translate 1 x {MAX_BEAM} x ({longest} + {MAX_DECODE})", "translate", translate(1, MAX_BEAM, MAX_DECODE)),
-        (f"translate 256 x {widest_beam} x ({longest} + {budget // (256 * widest_beam) - longest})", "translate",
-         translate(256, widest_beam, budget // (256 * widest_beam) - longest)),
-        (f"translate 256 x {MAX_BEAM} x ({longest} + {MAX_DECODE}) (refused)", "translate",
-         translate(256, MAX_BEAM, MAX_DECODE)),
-        (f"encode 256 x {longest}", "encode", {"sources": texts(source, 256)}),
-        (f"decode_step {min(rows, 256 * MAX_BEAM)} x {longest}", "decode_step", {
-            "previous_ids": ids([min(rows, 256 * MAX_BEAM)], 1),
-            "memory": floats([min(rows, 256 * MAX_BEAM), longest, server.memory_width], 0.1),
-            "mask": {"kind": "array", "shape": [min(rows, 256 * MAX_BEAM), longest], "fill": True, "dtype": "bool"},
-            **{f"state_{k}": floats([min(rows, 256 * MAX_BEAM), server.model.units], 0.0)
-               for k in range(server.parts)}}),
+        (f"translate 1 x {beams} x {MAX_DECODE}, sources of {longest}", "translate",
+         translate(1, beams, MAX_DECODE)),
+        (f"translate 256 x 1 x {budget // 256}, sources of {longest}", "translate", translate(256, 1, budget // 256)),
+        (f"translate 256 x {MAX_BEAM} x {MAX_DECODE} (refused)", "translate", translate(256, MAX_BEAM, MAX_DECODE)),
+        (f"encode {min(256, budget // longest)} x {longest}", "encode",
+         {"sources": texts(source, min(256, budget // longest))}),
+        (f"decode_step {rows} x {longest}", "decode_step", {
+            "previous_ids": ids([rows], 1), "memory": floats([rows, longest, server.memory_width], 0.1),
+            "mask": {"kind": "array", "shape": [rows, longest], "fill": True, "dtype": "bool"},
+            **{f"state_{k}": floats([rows, server.model.units], 0.0) for k in range(server.parts)}}),
     ]
 
 

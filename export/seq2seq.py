@@ -24,9 +24,10 @@ before they are split), beam width 1 to MAX_BEAM, max_length 1 to MAX_DECODE, an
 `decode_step` shapes that agree, ids inside the vocabulary and finite memory and states.
 A request's work, in cell steps, is at most the export's budget:
 
-    translate    batch x beam_width x (longest source + max_length)
+    translate    batch x beam_width x max_length  (decoder steps, each attending over
+                                                  at most the run's longest source)
     encode       batch x longest source
-    decode_step  rows x memory steps
+    decode_step  rows x memory steps              (memory at most the longest source)
 """
 
 import json
@@ -51,7 +52,7 @@ class TranslatorServer(ServingModule):
 
     # The default model (GRU 128, bidirectional encoder, additive attention) at this
     # budget: docs/serving.md.
-    DEFAULT_BUDGET = 98304
+    DEFAULT_BUDGET = 32768
 
     def __init__(self, model, assets, folder, budget=0):
         super().__init__(model, name="translator_server", budget=budget)
@@ -78,7 +79,7 @@ class TranslatorServer(ServingModule):
         self.decode_step = tf.function(self._decode_step, input_signature=[
             any_shape(tf.int32, "previous_ids"), any_shape(tf.float32, "memory"), any_shape(tf.bool, "mask"), *states])
         self.track_variables()
-        self.record_budget(folder, {"translate": "batch x beam_width x (longest source + max_length)",
+        self.record_budget(folder, {"translate": "batch x beam_width x max_length",
                                     "encode": "batch x longest source", "decode_step": "rows x memory steps"},
                            {"batch": MAX_BATCH, "source_tokens": self.max_source, "beam_width": MAX_BEAM,
                             "max_length": MAX_DECODE, "decode_step_rows": MAX_BATCH * MAX_BEAM})
@@ -92,18 +93,18 @@ class TranslatorServer(ServingModule):
              f"sources: at most {self.max_source} {self.tokens} tokens each, as in training"),
         ]
 
-    def _source_ids(self, sources, extra_work=None, what="sources: batch x longest source"):
-        """(ids [batch, S], lengths [batch]) of checked sources; the budget rule counts
-        batch x (S + extra_work) cell steps (extra_work None: batch x S)."""
+    def _source_ids(self, sources, budgeted):
+        """(ids [batch, S], lengths [batch]) of checked sources; `budgeted`: batch x S is
+        at most the budget."""
         ragged = self.source_lookup(split_tokens(sources, self.tokens))
-        work = (lambda inputs: int64(tf.size(inputs["lengths"])) * int64(tf.reduce_max(inputs["lengths"]))) \
-            if extra_work is None else extra_work
+        work = lambda inputs: int64(tf.size(inputs["lengths"])) * int64(tf.reduce_max(inputs["lengths"]))
+        budget = [within_budget(work, self.budget, "sources: batch x longest source")] if budgeted else []
         lengths = checked({"lengths": tf.cast(ragged.row_lengths(), tf.int32)}, [
             (lambda inputs: tf.reduce_all(inputs["lengths"] >= 1), f"sources: every source needs at least one "
              f"{self.tokens} token"),
             (lambda inputs: tf.reduce_all(inputs["lengths"] <= self.max_source),
              f"sources: at most {self.max_source} {self.tokens} tokens each, as in training"),
-            within_budget(work, self.budget, what),
+            *budget,
         ])["lengths"]
         ids = tf.RaggedTensor.from_row_lengths(ragged.flat_values, lengths).to_tensor(PAD)
         return tf.cast(ids, tf.int32), lengths
@@ -114,13 +115,13 @@ class TranslatorServer(ServingModule):
              f"beam_width: 1 to {MAX_BEAM}"),
             (lambda inputs: (inputs["max_length"] >= 1) & (inputs["max_length"] <= MAX_DECODE),
              f"max_length: 1 to {MAX_DECODE}"),
-            *self._source_rules()], {"sources": SOURCES_SHAPE, "beam_width": ([], "an int32 scalar"),
+            *self._source_rules(),
+            within_budget(lambda inputs: int64(tf.size(inputs["sources"])) * int64(inputs["beam_width"]) * int64(
+                inputs["max_length"]), self.budget, "sources, beam_width, max_length: batch x beam_width x max_length"),
+        ], {"sources": SOURCES_SHAPE, "beam_width": ([], "an int32 scalar"),
                                      "max_length": ([], "an int32 scalar")})
         beam_width, max_length = inputs["beam_width"], inputs["max_length"]
-        ids, lengths = self._source_ids(
-            inputs["sources"], lambda checks: int64(tf.size(checks["lengths"])) * int64(beam_width) * (
-                int64(tf.reduce_max(checks["lengths"])) + int64(max_length)),
-            "sources, beam_width, max_length: batch x beam_width x (longest source + max_length)")
+        ids, lengths = self._source_ids(inputs["sources"], budgeted=False)
         tokens, scores, counts = self.model.translate(ids, lengths, START, END, max_length, beam_width, self.alpha)
         kept = tf.sequence_mask(counts, tf.shape(tokens)[1])  # special ids read as ""
         pieces = tf.where(kept, tf.gather(self.target_tokens, tokens), "")
@@ -128,7 +129,7 @@ class TranslatorServer(ServingModule):
 
     def _encode(self, sources):
         ids, lengths = self._source_ids(self.checked("encode", {"sources": sources}, self._source_rules(),
-                                                     {"sources": SOURCES_SHAPE})["sources"])
+                                                     {"sources": SOURCES_SHAPE})["sources"], budgeted=True)
         memory, mask, state = self.model.encode(ids, lengths)
         flat = self.model.flat_state(state)
         return {"memory": memory, "mask": mask, "start_ids": tf.fill(tf.shape(lengths), START),
@@ -151,7 +152,8 @@ class TranslatorServer(ServingModule):
             (lambda inputs: (batch(inputs) >= 1) & (batch(inputs) <= rows), f"previous_ids: 1 to {rows} rows"),
             (lambda inputs: tf.reduce_all(dims(inputs["memory"], 3)[::2] == tf.stack([batch(inputs), width])),
              f"memory: expected [rows, steps, {width}] as encode returns it, one row per previous id"),
-            (lambda inputs: dims(inputs["memory"], 3)[1] >= 1, "memory: at least one step"),
+            (lambda inputs: (dims(inputs["memory"], 3)[1] >= 1) & (dims(inputs["memory"], 3)[1] <= self.max_source),
+             f"memory: 1 to {self.max_source} steps, as encode returns it"),
             within_budget(lambda inputs: int64(batch(inputs)) * int64(dims(inputs["memory"], 3)[1]), self.budget,
                           "memory: rows x memory steps"),
             (lambda inputs: tf.reduce_all(dims(inputs["mask"], 2) == dims(inputs["memory"], 3)[:2]),

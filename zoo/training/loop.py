@@ -111,8 +111,13 @@ class TrainingSession:
         self.checkpoints = RunCheckpoints(run_dir, self.model, self.optimizer, self.rule.checkpointed(),
                                          config_record(config))
         restored = self.checkpoints.restore_latest(restore_from) if restore_from else None
-        self.summaries = RunSummaries(run_dir, start_step=int(self.checkpoints.step))
-        self.summaries.hparams(task.hparams_of(config))
+        try:
+            self.summaries = RunSummaries(run_dir, start_step=int(self.checkpoints.step))
+            self.summaries.hparams(task.hparams_of(config))
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            raise disk_full_error(f"{run_dir} (its TensorBoard events)", self.resume_hint()) from None
         self.evaluate = task.evaluator(config, self.inference, data)
         print(f"run folder: {run_dir}" + (f" (resumed from {restored})" if restored else ""))
         print(task.describe(config, data))
@@ -156,10 +161,12 @@ class TrainingSession:
             if not is_disk_full(error):
                 raise
             remove_unfinished_writes(pathlib.Path(self.checkpoints.folder))
-            raise disk_full_error(
-                f"{self.checkpoints.folder} (checkpoint of step {int(self.checkpoints.step)}; the last "
-                f"complete one is {self.checkpoints.manager.latest_checkpoint})",
-                f"resume: python -m {self.task.module} --resume {self.run_dir}") from None
+            last = self.checkpoints.manager.latest_checkpoint or "none yet, so a resume starts over"
+            raise disk_full_error(f"{self.checkpoints.folder} (checkpoint of step {int(self.checkpoints.step)}; "
+                                  f"the last complete one: {last})", self.resume_hint()) from None
+
+    def resume_hint(self):
+        return f"resume: python -m {self.task.module} --resume {self.run_dir}"
 
     def log_update(self, step, loss, result, rate):
         """TensorBoard scalars (and histograms when due) and progress of an applied update."""
