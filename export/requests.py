@@ -1,6 +1,6 @@
-"""The one request-checking layer of every served signature: each input checked, in
-order, before any work or memory proportional to it, and each request's work bounded by
-the export's budget.
+"""The one request-checking layer of every served signature: every input checked before
+any work or memory proportional to it, and each request's work bounded by the export's
+budget.
 
 A signature declares its inputs with unknown shapes (`any_shape`): a loaded signature
 does not check a request against its declared shapes, and a declared rank lets tracing
