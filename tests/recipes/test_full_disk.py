@@ -52,3 +52,16 @@ def test_a_full_disk_stops_the_job_in_one_line(logdir_size, export_size, where):
     assert ("python -m recipes.char_lm --resume" in errors[0] or "start the run again" in errors[0]
             or "python -m export --from" in errors[0])
     assert leftovers == []
+
+
+@pytest.mark.slow  # one process, about 10 s
+@pytest.mark.skipif(not namespaces_work(), reason="needs `unshare -m` (root or user namespaces)")
+def test_a_logdir_on_a_read_only_file_system_is_refused_before_training():
+    script = (f"mkdir -p {MOUNT} && mount -t tmpfs -o size=1m,ro tmpfs {MOUNT} && "
+              f"timeout -k 10 300 {sys.executable} -m recipes.char_lm --smoke --logdir {MOUNT}/runs; echo status=$?")
+    result = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                            capture_output=True, text=True, timeout=400)
+    assert result.stdout.strip().endswith("status=2"), result.stdout[-2000:] + result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot write in" in errors[0] and "Read-only file system" in errors[0], errors
+    assert "step 1/" not in result.stdout  # refused before any training
