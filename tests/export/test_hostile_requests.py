@@ -5,7 +5,9 @@ request within the budget is served.
 
 One probe process runs the whole table (the exports are smoke-sized and untrained: a
 request's checks and cost do not depend on the weights). The refused large requests go
-first, so the growth of the probe's peak RSS over each is that request's own.
+first, so the growth of the probe's peak RSS over each is that request's own. Four
+exports and a fresh process, about 35 s: slow; `tests/export/test_requests.py` checks
+the checking layer itself in the default suite.
 """
 
 import json
@@ -228,6 +230,7 @@ def outcomes(tmp_path_factory):
     return table, results
 
 
+@pytest.mark.slow
 def test_the_table_covers_every_signature(outcomes):
     table, _ = outcomes
     covered = {(recipe, signature) for recipe, signature, *_ in table.values()}
@@ -236,6 +239,7 @@ def test_the_table_covers_every_signature(outcomes):
                        ("seq2seq", "encode"), ("seq2seq", "decode_step")}
 
 
+@pytest.mark.slow
 def test_every_hostile_request_is_refused_naming_its_input_and_every_admitted_one_served(outcomes):
     table, results = outcomes
     wrong = {name: f"{results[name]['outcome'][-160:]} (expected {case[3]!r})" for name, case in table.items()
@@ -243,6 +247,7 @@ def test_every_hostile_request_is_refused_naming_its_input_and_every_admitted_on
     assert wrong == {}, "\n".join(f"{name}: {outcome}" for name, outcome in wrong.items())
 
 
+@pytest.mark.slow
 def test_refusals_of_large_requests_come_before_the_memory_they_guard(outcomes):
     table, results = outcomes
     big = list(table)[:6]

@@ -4,13 +4,10 @@ taken by another process or by a file. Each stops in one line with exit status 2
 leaves no run folder; the races resolve to distinct names."""
 
 import importlib
-import json
 import os
 import threading
 
-import numpy as np
 import pytest
-import tensorflow as tf
 
 from zoo.data.corpus import load_corpus
 from zoo.data.files import data_files
@@ -163,19 +160,3 @@ def test_a_symlink_loop_is_walked_once(tmp_path):
     assert data_files(pattern) == [tmp_path / "data" / "deeper" / "text.txt"]
     assert load_corpus(pattern) == "once"
     assert load_corpus(str(tmp_path / "data")) == "once"
-
-
-def test_the_request_budget_set_at_export_is_recorded_and_enforced(tmp_path, capsys):
-    from char_lm_runs import smoke_config, train_char_lm
-
-    from export.__main__ import main
-
-    run = train_char_lm(smoke_config(tmp_path / "runs", steps=2))
-    main(["--from", str(run["run_dir"]), "--export-dir", str(tmp_path / "out"), "--request-budget", "1000"])
-    version = tmp_path / "out" / "char_lm" / "1"
-    assert json.loads((version / "assets" / "requests.json").read_text())["request_budget_cell_steps"] == 1000
-    served = tf.saved_model.load(str(version)).signatures["serving_default"]
-    assert served(token_ids=tf.ones([10, 100], tf.int32))["logits"].shape[:2] == [10, 100]
-    with pytest.raises(tf.errors.InvalidArgumentError, match="over the request budget of 1000 cell steps"):
-        served(token_ids=tf.ones([10, 101], tf.int32))
-    assert np.isfinite(served(token_ids=tf.ones([1, 1000], tf.int32))["logits"].numpy()).all()

@@ -144,3 +144,15 @@ def test_every_recipes_help_lists_each_setting_with_its_why(recipe, capsys):
     for field in dataclasses.fields(module.TASK.config_class):
         assert "--" + field.name.replace("_", "-") in page
         assert "".join(field.metadata["why"].split()) in page
+
+
+def test_the_request_budget_set_at_export_is_recorded_and_enforced(toy_run, tmp_path):
+    from export.__main__ import main
+
+    main(["--from", str(toy_run["run_dir"]), "--export-dir", str(tmp_path), "--request-budget", "60"])
+    version = tmp_path / "toy" / "1"
+    assert json.loads((version / "assets" / "requests.json").read_text())["request_budget_cell_steps"] == 60
+    served = tf.saved_model.load(str(version)).signatures["classify"]
+    assert served(token_ids=tf.ones([5, 12], tf.int32))["probabilities"].shape == [5, 2]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="over the request budget of 60 cell steps"):
+        served(token_ids=tf.ones([5, 13], tf.int32))
