@@ -18,7 +18,7 @@ model's output overflows are refused, not answered with NaN probabilities.
 import numpy as np
 import tensorflow as tf
 
-from export.requests import any_shape, checked, dims, int64, within_budget
+from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.tokens import make_vectorizer
 
@@ -92,9 +92,8 @@ class ClassifierServer(ServingModule):
         return self._outputs(ids, inputs["lengths"], "texts")
 
     def _outputs(self, inputs, lengths, name):
-        logits = checked({"logits": self.model([inputs, lengths], training=False)}, [
-            (lambda outputs: tf.reduce_all(tf.math.is_finite(outputs["logits"])),
-             f"{name}: values so large that the model output overflows; expected values on the "
+        logits = checked({"logits": self.model([inputs, lengths], training=False)}, [all_finite(
+            ["logits"], f"{name}: values so large that the model output overflows; expected values on the "
              "scale of the training data")])["logits"]
         class_id = tf.argmax(logits, -1, output_type=tf.int32)
         return {"probabilities": tf.nn.softmax(logits), "class_id": class_id,

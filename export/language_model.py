@@ -35,7 +35,7 @@ refused rather than answered with inf or NaN.
 import numpy as np
 import tensorflow as tf
 
-from export.requests import any_shape, checked, dims, int64, within_budget
+from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.decoding import sample_sequence
 from zoo.decoding.language_model import language_model_step
@@ -160,9 +160,8 @@ class LanguageModelServer(ServingModule):
         logits, *new_state = self.model([inputs["token_ids"], *(inputs[name] for name in self.state_names)],
                                         training=False)
         outputs = {"logits": logits, **dict(zip(self.state_names, new_state))}
-        return checked(outputs, [(lambda outputs: tf.reduce_all([
-            tf.reduce_all(tf.math.is_finite(value)) for value in outputs.values()]),
-            f"{', '.join(self.state_names)}: values so large that the step overflows; expected states "
+        return checked(outputs, [all_finite(
+            list(outputs), f"{', '.join(self.state_names)}: values so large that the step overflows; expected states "
             "as step returns them")])
 
     def _ids_of(self, prompt):

@@ -8,7 +8,7 @@ steps within the export's budget; an output that overflows is refused.
 import numpy as np
 import tensorflow as tf
 
-from export.requests import any_shape, checked, dims, int64, within_budget
+from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.synthetic import ORDER_CLASSES, TASKS
 
@@ -44,9 +44,8 @@ class LongRangeServer(ServingModule):
                           "sequences: batch x time"),
             (lambda inputs: tf.reduce_all(tf.math.is_finite(inputs["sequences"])), "sequences: values must be finite"),
         ], {"sequences": ([None, None, spec.features], f"float32 [batch, time, {spec.features}]")})["sequences"]
-        outputs = checked({"outputs": self.model(sequences, training=False)}, [
-            (lambda outputs: tf.reduce_all(tf.math.is_finite(outputs["outputs"])),
-             "sequences: values so large that the model output overflows; expected values on the "
+        outputs = checked({"outputs": self.model(sequences, training=False)}, [all_finite(
+            ["outputs"], "sequences: values so large that the model output overflows; expected values on the "
              "scale of the task")])["outputs"]
         if spec.regression:
             return {"prediction": outputs[:, 0]}

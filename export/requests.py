@@ -84,6 +84,12 @@ def within_budget(work, budget, what):
             f"{what} over the request budget of {budget} cell steps (set at export with --request-budget)")
 
 
+def all_finite(names, message):
+    """The rule admitting inputs (or outputs) whose `names` hold finite values only."""
+    return (lambda inputs: tf.reduce_all([tf.reduce_all(tf.math.is_finite(inputs[name])) for name in names]),
+            message)
+
+
 def int64(value):
     return tf.cast(value, tf.int64)
 

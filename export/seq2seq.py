@@ -35,7 +35,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from export.requests import any_shape, checked, dims, int64, within_budget
+from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.tokens import END, PAD, SPECIAL_TOKENS, START, UNKNOWN, id_tokens, join_tokens, make_lookup, split_tokens
 
@@ -176,8 +176,7 @@ class TranslatorServer(ServingModule):
                    **{f"state_{k}": part for k, part in enumerate(flat)}}
         overflow = ("memory, state_k: values so large that the step overflows; expected them as encode and "
                     "decode_step return them")
-        return checked(outputs, [(lambda outputs: tf.reduce_all([
-            tf.reduce_all(tf.math.is_finite(outputs[name])) for name in ["log_probs", *names]]), overflow)])
+        return checked(outputs, [all_finite(["log_probs", *names], overflow)])
 
     def signatures(self):
         return {"translate": self.translate, "encode": self.encode, "decode_step": self.decode_step}
