@@ -25,11 +25,12 @@ class LSTMCell(RecurrentCell):
     The forget-gate bias b_f starts at `forget_bias` (default 1.0, so f_0 = sigmoid(1)
     = 0.73): a fresh cell keeps most of its memory and gradients flow through c from the
     first update (Gers et al., 2000; Jozefowicz et al., 2015, "An Empirical Exploration
-    of Recurrent Network Architectures"). The other slices use `bias_initializer`.
+    of Recurrent Network Architectures"). The other slices use `bias_initializer`;
+    `forget_bias=None` leaves b_f to `bias_initializer` too.
 
     Args:
         units: Positive integer, size of h and c.
-        forget_bias: Initial value of the forget-gate bias b_f.
+        forget_bias: Initial value of the forget-gate bias b_f (None: `bias_initializer`).
         activation: Nonlinearity of g and of c in h (default `"tanh"`).
         recurrent_activation: Gate nonlinearity (default `"sigmoid"`).
         **kwargs: The shared arguments of `zoo.cells.base.RecurrentCell`.
@@ -51,11 +52,13 @@ class LSTMCell(RecurrentCell):
     def __init__(self, units, forget_bias=1.0, activation="tanh",
                  recurrent_activation="sigmoid", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
-        self.forget_bias = float(forget_bias)
+        self.forget_bias = None if forget_bias is None else float(forget_bias)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.state_size = [self.units, self.units]
 
     def bias_initializer_for_build(self):
+        if self.forget_bias is None:
+            return self.bias_initializer
         return gate_bias_initializer(self.bias_initializer, self.units, 1, self.forget_bias)
 
     def call(self, inputs, states, training=False):

@@ -47,12 +47,18 @@ def forward_stack(hidden, cell, units, layers, dropout=0.0, seed=0, fused=True, 
         if not carry_state:
             hidden = rnn(hidden)
             continue
-        layer_state = [Input((size,), name=f"state_{layer}_{part}")
-                       for part, size in zip("hc", rnn.cell.state_size)]
-        hidden, *new_state = rnn(hidden, initial_state=layer_state)
+        hidden, layer_state, new_state = with_carried_state(rnn, hidden, layer)
         state_inputs += layer_state
         state_outputs += new_state
     return hidden, state_inputs, state_outputs
+
+
+def with_carried_state(rnn, hidden, layer):
+    """`hidden` through `rnn` (built with `return_state`) from new state inputs
+    `state_{layer}_{h|c}`: (outputs, the state inputs, the final states)."""
+    layer_state = [Input((size,), name=f"state_{layer}_{part}") for part, size in zip("hc", rnn.cell.state_size)]
+    hidden, *new_state = rnn(hidden, initial_state=layer_state)
+    return hidden, layer_state, new_state
 
 
 def zero_state(model, batch_size):
