@@ -84,7 +84,8 @@ def elman_bptt(x, targets, U, W, b, V, c):
         dU = sum_t x_t^T da_t,  dW = sum_t h_{t-1}^T da_t,  db = sum_t da_t
 
     Args: x [batch, T, input]; targets int [batch, T]; U [input, H]; W [H, H]; b [H];
-    V [H, K]; c [K]. Returns (L, {"U", "W", "b", "V", "c"}).
+    V [H, K]; c [K]. Returns (L, {"U", "W", "b", "V", "c", "h"}), "h" the state
+    gradients dL/dh_t, [T, batch, H].
     """
     batch, time, _ = x.shape
     hs = [np.zeros((batch, W.shape[0]))]
@@ -99,12 +100,14 @@ def elman_bptt(x, targets, U, W, b, V, c):
         loss -= np.log(p[np.arange(batch), targets[:, t]]).sum()
     grads = {name: np.zeros_like(value) for name, value in dict(U=U, W=W, b=b, V=V, c=c).items()}
     da_next = np.zeros((batch, W.shape[0]))
+    grads["h"] = np.zeros((time, batch, W.shape[0]))
     for t in reversed(range(time)):
         do = probs[t].copy()
         do[np.arange(batch), targets[:, t]] -= 1.0
         grads["V"] += hs[t + 1].T @ do
         grads["c"] += do.sum(axis=0)
         dh = do @ V.T + da_next @ W.T
+        grads["h"][t] = dh
         da = dh * (1.0 - hs[t + 1] ** 2)
         grads["U"] += x[:, t].T @ da
         grads["W"] += hs[t].T @ da
