@@ -8,11 +8,15 @@ none.
     logits, *new_state = model([token_ids, *state])
     token_ids [batch, time] int32;  logits [batch, time, vocab];
     state: per layer, its cell's tensors ([h] or [h, c]), each [batch, units]
+
+`build_language_model` makes the recipes' stack from a cell name;
+`language_model_from_layers` wraps a user's own recurrent layers (`zoo.layers.LSTM`,
+`keras.layers.GRU`, ...) in the same contract, for `zoo.training.tbptt_fit`.
 """
 
 import keras
 
-from zoo.layers.stack import forward_stack
+from zoo.layers.stack import forward_stack, with_carried_state
 
 
 def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout=0.0, seed=0,
@@ -43,3 +47,43 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
         hidden = keras.layers.Dropout(dropout, seed=seed + layers, name="output_dropout")(hidden)
     logits = keras.layers.Dense(vocab_size, name="logits")(hidden)
     return keras.Model([token_ids, *state_inputs], [logits, *state_outputs], name=name)
+
+
+def language_model_from_layers(vocab_size, recurrent_layers, embedding_dim, name="language_model"):
+    """The contract above around a user's stack: an embedding, `recurrent_layers` bottom
+    first, a `logits` Dense layer.
+
+    Args:
+        vocab_size: Number of token ids (output classes).
+        recurrent_layers: Recurrent layers not yet called (`zoo.layers.LSTM(256)`, or a
+            Keras built-in one); each is rebuilt from its config with `return_sequences`
+            and `return_state`, so that its state is an input and an output of the model.
+        embedding_dim: Size of the token embedding.
+        name: The Keras model's name.
+
+    Example:
+        >>> model = language_model_from_layers(96, [zoo.layers.LSTM(64), zoo.layers.GRU(32)], 16)
+        >>> [tuple(spec.shape) for spec in model.inputs]
+        [(None, None), (None, 64), (None, 64), (None, 32)]
+    """
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    hidden = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(token_ids)
+    state_inputs, state_outputs = [], []
+    for index, layer in enumerate(recurrent_layers):
+        hidden, layer_state, new_state = with_carried_state(_returning_state(layer), hidden, index)
+        state_inputs += layer_state
+        state_outputs += new_state
+    logits = keras.layers.Dense(vocab_size, name="logits")(hidden)
+    return keras.Model([token_ids, *state_inputs], [logits, *state_outputs], name=name)
+
+
+def _returning_state(layer):
+    """A new `layer` of the same config that returns its sequences and its final state."""
+    if not isinstance(layer, keras.layers.RNN):
+        raise ValueError(f"language_model_from_layers: {layer!r} is not a recurrent layer "
+                         "(keras.layers.RNN or a subclass)")
+    if layer.built or getattr(layer, "stateful", False):
+        raise ValueError(f"language_model_from_layers: layer {layer.name!r} is "
+                         f"{'stateful' if layer.stateful else 'already built'}; pass new, non-stateful "
+                         "layers (the trainer carries the state)")
+    return type(layer).from_config({**layer.get_config(), "return_sequences": True, "return_state": True})
