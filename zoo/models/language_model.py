@@ -63,8 +63,8 @@ def language_model_from_layers(vocab_size, recurrent_layers, embedding_dim, name
 
     Example:
         >>> model = language_model_from_layers(96, [zoo.layers.LSTM(64), zoo.layers.GRU(32)], 16)
-        >>> [tuple(spec.shape) for spec in model.inputs]
-        [(None, None), (None, 64), (None, 64), (None, 32)]
+        >>> [spec.name for spec in model.inputs]  # the LSTM's h and c, the GRU's h
+        ['token_ids', 'state_0_h', 'state_0_c', 'state_1_h']
     """
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     hidden = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(token_ids)

@@ -36,6 +36,8 @@ CONFIG_KEY = "config/.ATTRIBUTES/VARIABLE_VALUE"
 # IndexError "Read less bytes ...", and the file system's.
 UNREADABLE = (tf.errors.OpError, IndexError, OSError, UnicodeDecodeError)
 _INDEX = re.compile(r"^ckpt-(\d+)\.index$")
+# A recipe run's: its config.json, and the flags a resume may change.
+RUN_SETTINGS = ("config.json", "only --steps, --strategy and --devices may change on resume")
 
 
 class RunCheckpoints:
@@ -47,9 +49,12 @@ class RunCheckpoints:
         rule_state: The update rule's `checkpointed()`: name -> variable or list of them.
         config_record: The run's `zoo.run.folders.config_record`, saved in every checkpoint.
         keep: How many recent checkpoints to keep.
+        settings: How a refusal names where `config_record` came from, and what may change
+            (a recipe's run folder by default; `zoo.training.stateful` names its arguments).
     """
 
-    def __init__(self, run_dir, model, optimizer, rule_state, config_record, keep=3):
+    def __init__(self, run_dir, model, optimizer, rule_state, config_record, keep=3, settings=None):
+        self.settings = settings or RUN_SETTINGS
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.clipped_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="clipped_steps")
         self.config_record = config_record
@@ -81,7 +86,7 @@ class RunCheckpoints:
             checkpoint_paths(folder), self.config_record,
             lambda has_config: tf.train.Checkpoint(**self.state, **(
                 {"config": self.checkpoint.config} if has_config else {})),
-            lambda status: status.assert_consumed())
+            lambda status: status.assert_consumed(), self.settings)
 
 
 def restore_weights(run_dir, model, config_record):
@@ -118,7 +123,7 @@ def remove_unfinished_writes(folder):
             shutil.rmtree(temporary, ignore_errors=True)
 
 
-def restore_newest_readable(paths, config_record, checkpoint_for, check):
+def restore_newest_readable(paths, config_record, checkpoint_for, check, settings=None):
     """Restore the newest of `paths` (oldest first) that reads, with the checkpoint object
     `checkpoint_for(has_config)`; warn about each that does not. InputError when the
     checkpoints were written with another configuration, or do not fit the model."""
@@ -128,7 +133,8 @@ def restore_newest_readable(paths, config_record, checkpoint_for, check):
             reader = tf.train.load_checkpoint(path)
             has_config = reader.has_tensor(CONFIG_KEY)
             if has_config:
-                check_config_record(path, reader.get_tensor(CONFIG_KEY).decode(), config_record)
+                check_config_record(path, reader.get_tensor(CONFIG_KEY).decode(), config_record,
+                                    settings or RUN_SETTINGS)
             elif not legacy_warned:
                 warn(f"{path} was written before checkpoints recorded their configuration; "
                      "config.json is not checked against it")
@@ -153,15 +159,16 @@ def warn(message):
     print(f"warning: {message}", file=sys.stderr)
 
 
-def check_config_record(path, saved, now):
+def check_config_record(path, saved, now, settings=None):
     """InputError naming the first field whose value differs between the configuration a
-    checkpoint was written with (`saved`) and the run's config.json (`now`)."""
+    checkpoint was written with (`saved`) and the run's config.json (`now`); `settings`
+    is (where `now` comes from, what may change), `RUN_SETTINGS` by default."""
+    source, changeable = settings or RUN_SETTINGS
     if saved == now:
         return
     saved, now = json.loads(saved), json.loads(now)
     for name in sorted(set(saved) | set(now)):
         if saved.get(name, "(absent)") != now.get(name, "(absent)"):
             raise InputError(
-                f"config.json: {name} is {now.get(name, '(absent)')!r}, but {path} was written with "
-                f"{saved.get(name, '(absent)')!r}; only --steps, --strategy and --devices may change "
-                "on resume")
+                f"{source}: {name} is {now.get(name, '(absent)')!r}, but {path} was written with "
+                f"{saved.get(name, '(absent)')!r}; {changeable}")

@@ -55,7 +55,9 @@ class StatefulTrainer:
             settings = {"batch_size": batch_size, "k1": self.rule.k1, "k2": self.rule.k2, "clip_norm": clip_norm}
             self.checkpoints = RunCheckpoints(checkpoint_dir, model, self.optimizer,
                                               {**self.rule.checkpointed(), "epoch": self.epoch},
-                                              json.dumps(settings, sort_keys=True))
+                                              json.dumps(settings, sort_keys=True),
+                                              settings=("StatefulTrainer", "a checkpoint folder resumes only "
+                                                        "with the settings it was written with"))
             self.checkpoints.restore_latest()
 
     def fit(self, ids, epochs=1, windows=None, checkpoint_every=0):

@@ -86,6 +86,20 @@ def test_fit_from_copied_weights_gives_the_builtin_losses_masked_and_bidirection
     assert len(set(fused_calls)) == 3
 
 
+def test_fit_takes_the_fused_pass_for_a_fixed_length_and_the_loop_for_any_length(fused_calls):
+    ids, labels = padded_ids(rows=16)
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(VOCAB, 4),
+                              zoo.layers.GRU(4), keras.layers.Dense(CLASSES)])
+    fit_losses(model, ids, labels, epochs=1)  # NumPy arrays: [batch, 12] when traced
+    assert fused_calls
+    fused_calls.clear()
+    lengths = tf.data.Dataset.from_tensor_slices((tf.ragged.constant([row[:3 + i % 5] for i, row in
+                                                                      enumerate(ids.tolist())]), labels))
+    any_length = lengths.map(lambda row, label: (row, label)).padded_batch(4)  # [batch, None] when traced
+    model.fit(any_length, epochs=1, shuffle=False, verbose=0)
+    assert fused_calls == []
+
+
 VARIANTS = [  # (kind, options, masked): the rest of the argument space, unmasked and masked
     ("lstm", {}, False), ("gru", {}, False), ("elman", {}, False),
     ("lstm", {"go_backwards": True}, True), ("gru", {"reset_after": False}, True),

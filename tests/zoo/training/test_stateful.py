@@ -83,3 +83,9 @@ def test_a_model_without_the_state_contract_is_refused():
         layer = zoo.layers.LSTM(4)
         layer(np.zeros((1, 2, 3)))
         language_model_from_layers(5, [layer], 3)
+
+
+def test_a_checkpoint_folder_of_other_settings_is_refused_naming_the_setting(tmp_path):
+    StatefulTrainer(user_model(), checkpoint_dir=tmp_path, **SETTINGS).fit(IDS, windows=2)
+    with pytest.raises(ValueError, match=r"^StatefulTrainer: k1 is 5, but .*ckpt-2 was written with 10"):
+        StatefulTrainer(user_model(), checkpoint_dir=tmp_path, **{**SETTINGS, "k1": 5})
