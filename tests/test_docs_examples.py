@@ -10,6 +10,7 @@ DOCS = pathlib.Path(__file__).parent.parent / "docs"
 PAGES = ["own_model.md"]
 
 
+@pytest.mark.slow  # 17 s of model building and tracing; the README's example runs by default
 @pytest.mark.parametrize("page", PAGES)
 def test_the_pages_code_runs_as_printed(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
