@@ -54,7 +54,7 @@ class RunCheckpoints:
     """
 
     def __init__(self, run_dir, model, optimizer, rule_state, config_record, keep=3, settings=None):
-        self.settings = settings or RUN_SETTINGS
+        self.settings = settings
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.clipped_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="clipped_steps")
         self.config_record = config_record
@@ -133,8 +133,7 @@ def restore_newest_readable(paths, config_record, checkpoint_for, check, setting
             reader = tf.train.load_checkpoint(path)
             has_config = reader.has_tensor(CONFIG_KEY)
             if has_config:
-                check_config_record(path, reader.get_tensor(CONFIG_KEY).decode(), config_record,
-                                    settings or RUN_SETTINGS)
+                check_config_record(path, reader.get_tensor(CONFIG_KEY).decode(), config_record, settings)
             elif not legacy_warned:
                 warn(f"{path} was written before checkpoints recorded their configuration; "
                      "config.json is not checked against it")

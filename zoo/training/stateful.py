@@ -50,6 +50,7 @@ class StatefulTrainer:
         self.rule = TBPTTRule(model, self.optimizer, batch_size, k1, k1 if k2 is None else k2, clip_norm)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.vocabulary = None  # the text's, when `tbptt_fit` encoded one
+        self.losses = []  # each update's loss, of the `tbptt_fit` that made the trainer
         self.checkpoints = None
         if checkpoint_dir is not None:
             settings = {"batch_size": batch_size, "k1": self.rule.k1, "k2": self.rule.k2, "clip_norm": clip_norm}
@@ -65,10 +66,9 @@ class StatefulTrainer:
         `windows` updates in this call; returns the mean loss (nats per scored token) of
         each update. Where the trainer has a `checkpoint_dir`, saves a checkpoint at the end
         of every epoch and of the call, and every `checkpoint_every` updates (0: no more)."""
-        streams = self.streams(ids)
+        self.rule.streams = self.streams(ids)
         losses = []
         while int(self.epoch.numpy()) < epochs and (windows is None or len(losses) < windows):
-            self.rule.streams = streams
             for inputs, targets in self.rule.batches():
                 losses.append(float(self.rule.train_step(inputs, targets)["loss"]))
                 if self.checkpoints is not None:
