@@ -12,13 +12,24 @@ carries the state:
     hidden, state_inputs, state_outputs = forward_stack(x, "lstm", 256, 2, carry_state=True)
     model = keras.Model([x, *state_inputs], [head(hidden), *state_outputs])
     zero_state(model, batch)      zeros for every state input, in their order
+
+`masked_stack` runs a stack over padded, masked sequences, one or both directions per
+layer (the classifier and the tagger), layer l's directions named `rnn_{l}_forward` /
+`rnn_{l}_backward` over the cells `{cell}_cell_{l}_{direction}`:
+
+    f_t = forward cell over x_l[0..t],   b_t = backward cell over x_l[L-1..t]
+    y_l = f (one direction), [f, b] (merge "concat") or f + b (merge "sum")
+    x_{l+1} = y_l + x_l for l >= 1 with residual (a skip connection), else y_l
 """
 
+import keras
 import numpy as np
 from keras import Input, ops
 
 from zoo.cells import make_cell
 from zoo.layers.recurrent import RecurrentLayer
+
+MERGES = ("concat", "sum")
 
 
 def recurrent_layer(cell, units, dropout=0.0, seed=0, name=None, cell_name=None, fused=True,
@@ -51,6 +62,35 @@ def forward_stack(hidden, cell, units, layers, dropout=0.0, seed=0, fused=True, 
         state_inputs += layer_state
         state_outputs += new_state
     return hidden, state_inputs, state_outputs
+
+
+def masked_stack(hidden, mask, cell, units, layers, bidirectional=False, merge="concat", residual=False,
+                 dropout=0.0, seed=0, fused=True):
+    """`hidden` [batch, time, width] through `layers` masked layers (module docstring).
+
+    Returns (x_layers, the top layer's forward outputs, its backward outputs in input
+    order or None, the top layer's skip input or None). Layer l's directions draw their
+    dropout masks from seeds `seed + 2l` and `seed + 2l + 1`.
+    """
+    backward = skip = None
+    for layer in range(layers):
+        def recurrent(direction, backwards, offset, layer=layer):
+            return recurrent_layer(cell, units, dropout, seed + 2 * layer + offset, name=f"rnn_{layer}_{direction}",
+                                   cell_name=f"{cell}_cell_{layer}_{direction}", fused=fused,
+                                   return_sequences=True, go_backwards=backwards)
+
+        if bidirectional:
+            # merge_mode=None: both directions, the backward one flipped back to input order.
+            forward, backward = keras.layers.Bidirectional(
+                recurrent("forward", False, 0), backward_layer=recurrent("backward", True, 1),
+                merge_mode=None, name=f"bidirectional_{layer}")(hidden, mask=mask)
+            merged = (keras.layers.Concatenate(name=f"concat_{layer}")([forward, backward])
+                      if merge == "concat" else keras.layers.Add(name=f"sum_{layer}")([forward, backward]))
+        else:
+            forward = merged = recurrent("forward", False, 0)(hidden, mask=mask)
+        skip = hidden if residual and layer >= 1 else None
+        hidden = merged if skip is None else keras.layers.Add(name=f"residual_{layer}")([merged, skip])
+    return hidden, forward, backward, skip
 
 
 def with_carried_state(rnn, hidden, layer):

@@ -7,14 +7,9 @@ layer, pooled over each sequence's valid steps into class logits.
 
 Padding is masked end to end: the recurrent layers take the mask (a masked step keeps
 its state, `zoo.layers.recurrent`), and the pooling reads valid steps only, so padding a
-sequence further changes nothing. Per layer l, with x_0 the (standardised or embedded)
-input:
-
-    f_t = forward cell over x_l[0..t],   b_t = backward cell over x_l[L-1..t]
-    y_l = f (one direction), [f, b] (--merge concat) or f + b (--merge sum)
-    x_{l+1} = y_l + x_l for l >= 1 with --residual (a skip connection), else y_l
-
-and the pooled vector over t < L (Goodfellow et al., Deep Learning, 10.3 and 10.5):
+sequence further changes nothing. The layers are `zoo.layers.stack.masked_stack` over
+x_0, the (standardised or embedded) input, and the pooled vector over t < L
+(Goodfellow et al., Deep Learning, 10.3 and 10.5):
 
     last       y at t = L - 1; a bidirectional top layer gives merge(f_{L-1}, b_0), each
                direction's final output (plus, with --residual, its input at L - 1)
@@ -28,10 +23,9 @@ from keras import ops
 
 from zoo.layers.masks import StepMask, last_valid_step
 from zoo.layers.pooling import MaskedPooling
-from zoo.layers.stack import recurrent_layer
+from zoo.layers.stack import MERGES, masked_stack
 
 POOLS = ("last", "mean", "max", "attention")
-MERGES = ("concat", "sum")
 
 
 def build_sequence_classifier(classes, cell="lstm", units=64, layers=1, bidirectional=False,
@@ -73,24 +67,8 @@ def build_sequence_classifier(classes, cell="lstm", units=64, layers=1, bidirect
     lengths = keras.Input((), dtype="int32", name="lengths")
     mask = StepMask(name="step_mask")(sequences, lengths)
 
-    for layer in range(layers):
-        def recurrent(direction, backwards, offset, layer=layer):
-            return recurrent_layer(cell, units, dropout, seed + 2 * layer + offset, name=f"rnn_{layer}_{direction}",
-                                   cell_name=f"{cell}_cell_{layer}_{direction}", fused=fused,
-                                   return_sequences=True, go_backwards=backwards)
-
-        if bidirectional:
-            # merge_mode=None: both directions, the backward one flipped back to input order.
-            forward, backward = keras.layers.Bidirectional(
-                recurrent("forward", False, 0), backward_layer=recurrent("backward", True, 1),
-                merge_mode=None, name=f"bidirectional_{layer}")(hidden, mask=mask)
-            merged = (keras.layers.Concatenate(name=f"concat_{layer}")([forward, backward])
-                      if merge == "concat" else keras.layers.Add(name=f"sum_{layer}")([forward, backward]))
-        else:
-            forward = merged = recurrent("forward", False, 0)(hidden, mask=mask)
-        skip = hidden if residual and layer >= 1 else None
-        hidden = merged if skip is None else keras.layers.Add(name=f"residual_{layer}")([merged, skip])
-
+    hidden, forward, backward, skip = masked_stack(hidden, mask, cell, units, layers, bidirectional, merge,
+                                                   residual, dropout, seed, fused)
     if pool == "last":
         ends = [last_valid_step(forward, lengths)]
         if bidirectional:
