@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.peers import interleaved_seconds, torch_version
+from benchmarks.peers import interleaved_seconds, torch_update, torch_version
 from recipes.classify import TASK, ClassifyConfig
 from zoo.layers.masks import StepMask
 from zoo.layers.pooling import MaskedPooling
@@ -84,11 +84,7 @@ def torch_trainer(config, assets, examples):
         scores = score(torch.tanh(hidden_layer(sequence)))[..., 0].masked_fill(~valid, -1e9)
         pooled = (torch.softmax(scores, dim=1)[..., None] * sequence).sum(dim=1)
         loss = torch.nn.functional.cross_entropy(output(pooled), y)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
-        optimizer.step()
-        float(loss.detach())
+        torch_update(optimizer, modules, loss)
 
     return step
 

@@ -71,6 +71,18 @@ def torch_trainer(cell, units, device="cpu"):
     return step
 
 
+def torch_update(optimizer, modules, loss, clip_norm=1.0):
+    """One PyTorch update on `loss` with global-norm clipping of `modules`' gradients, as
+    the zoo's guarded update does; returns once it is done (the loss read back)."""
+    import torch
+
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(modules.parameters(), clip_norm)
+    optimizer.step()
+    return float(loss.detach())
+
+
 def torch_version():
     """PyTorch's version, or None where it is not installed."""
     try:

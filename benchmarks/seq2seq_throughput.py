@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.peers import interleaved_seconds, torch_version
+from benchmarks.peers import interleaved_seconds, torch_update, torch_version
 from export.saved_model import export_model
 from recipes.seq2seq import TASK, Seq2SeqConfig
 from zoo.data.tokens import END, PAD_UNKNOWN_START_END, SPECIAL_TOKENS, START, decode, encode
@@ -100,11 +100,7 @@ class TorchTwin:
             losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target_out, reduction="none")
             weights = (target_out != 0).float()
             loss = (losses * weights).sum() / weights.sum()
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.modules.parameters(), 1.0)
-            optimizer.step()
-            float(loss.detach())
+            torch_update(optimizer, self.modules, loss)
 
         return step
 

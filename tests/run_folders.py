@@ -1,11 +1,14 @@
 """Looking at run folders from outside, as a user watching a training process would."""
 
+import dataclasses
 import pathlib
 import subprocess
 import sys
 import time
 
+import numpy as np
 import tensorflow as tf
+from event_files import load_events, scalar_series
 
 
 def wait_for(condition, timeout=120):
@@ -56,3 +59,21 @@ def killed_then_resumed(module, logdir, flags, kill_after):
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     return run_dir
+
+
+def assert_resumes_like_a_straight_run(task, config, score_tag, kill_after):
+    """`config` (its recipe's --smoke configuration with a `logdir`) trained straight, and
+    `python -m RECIPE --smoke --steps N` SIGKILLed after its checkpoint of `kill_after`
+    then resumed: the same training losses at every step, and the same final
+    `score_tag`."""
+    logdir = pathlib.Path(config.logdir)
+    from zoo.training.loop import train_and_evaluate
+
+    whole = train_and_evaluate(task, dataclasses.replace(config, logdir=str(logdir / "whole")), show_progress=False)
+    run_dir = killed_then_resumed(task.module, logdir / "runs", ["--smoke", "--steps", str(config.steps)], kill_after)
+    expected, got = (load_events(folder) for folder in (whole["run_dir"], run_dir))
+    losses, resumed = scalar_series(expected, "train/loss"), scalar_series(got, "train/loss")
+    assert sorted(resumed) == list(range(1, config.steps + 1))
+    np.testing.assert_allclose([resumed[s] for s in sorted(resumed)], [losses[s] for s in sorted(losses)], rtol=1e-5)
+    np.testing.assert_allclose(list(scalar_series(got, score_tag).values()),
+                               list(scalar_series(expected, score_tag).values()), rtol=1e-6)

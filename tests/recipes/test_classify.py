@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from event_files import load_events, scalar_series
 from isolated import run_without_project
-from run_folders import killed_then_resumed, only_run
+from run_folders import assert_resumes_like_a_straight_run, only_run
 
 from recipes.classify import SMOKE, TASK, ClassifyConfig, main, split_of
 from zoo.data.labelled import Examples, load_labelled
@@ -160,15 +160,7 @@ def classify_config(logdir, **changes):
 
 @pytest.mark.slow  # three interpreters, about 25 s
 def test_sigkill_then_resume_continues_with_the_same_losses(tmp_path):
-    steps = 24
-    whole = train_and_evaluate(TASK, classify_config(tmp_path / "whole", steps=steps), show_progress=False)
-    run_dir = killed_then_resumed("recipes.classify", tmp_path / "runs", ["--smoke", "--steps", str(steps)], 6)
-    expected = scalar_series(load_events(whole["run_dir"]), "train/loss")
-    got = scalar_series(load_events(run_dir), "train/loss")
-    assert sorted(got) == list(range(1, steps + 1))
-    np.testing.assert_allclose([got[s] for s in sorted(got)], [expected[s] for s in sorted(expected)], rtol=1e-5)
-    assert scalar_series(load_events(run_dir), "test/accuracy") == pytest.approx(
-        scalar_series(load_events(whole["run_dir"]), "test/accuracy"))
+    assert_resumes_like_a_straight_run(TASK, classify_config(tmp_path, steps=24), "test/accuracy", 6)
 
 
 def write_npz(path, x, y):
