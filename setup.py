@@ -35,6 +35,10 @@ setup(
         "babel>=2.14,<3",
         # BLEU and chrF of seq2seq runs on sentence pairs (the reference implementation).
         "sacrebleu>=2.4,<3",
+        # The tagger's scores: per-label precision, recall and F1 (scikit-learn), and
+        # entity-level F1 of BIO / BIOES columns (seqeval, the reference for CoNLL).
+        "scikit-learn>=1.3,<2",
+        "seqeval>=1.2.2,<2",
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]~=2.21.0"],

@@ -22,7 +22,7 @@ from char_lm_runs import smoke_config  # noqa: E402
 from event_files import load_events, scalar_series  # noqa: E402
 from seq2seq_pairs import word_pairs  # noqa: E402
 
-from recipes import char_lm, classify, seq2seq  # noqa: E402
+from recipes import char_lm, classify, seq2seq, tag  # noqa: E402
 from zoo.training.loop import train_and_evaluate  # noqa: E402
 
 STEPS = 8
@@ -68,6 +68,13 @@ def main(out):
         config = dataclasses.replace(s2s, strategy=strategy)
         result = train_and_evaluate(seq2seq.TASK, config, out / f"s2s-{strategy}", show_progress=False)
         losses[f"s2s-{strategy}"] = record(result, out, f"s2s-{strategy}")
+    # Word-weighted losses over two heads: paragraphs of unequal lengths.
+    tagger = tag.TagConfig(**{**tag.SMOKE, "logdir": str(out / "tag"), "dropout": 0.0, "steps": STEPS,
+                              "devices": 2})
+    for strategy in ("default", "mirrored"):
+        config = dataclasses.replace(tagger, strategy=strategy)
+        result = train_and_evaluate(tag.TASK, config, out / f"tag-{strategy}", show_progress=False)
+        losses[f"tag-{strategy}"] = record(result, out, f"tag-{strategy}")
     losses["nan"] = nan_on_one_replica(clf)
     (out / "losses.json").write_text(json.dumps(losses))
 

@@ -21,6 +21,9 @@ from export.language_model import MAX_GENERATE_LENGTH, MAX_PROMPT_LENGTH, MAX_TI
 from export.long_range import MAX_TIME as LONG_RANGE_TIME
 from export.saved_model import export_model
 from export.seq2seq import MAX_BEAM, MAX_DECODE
+from export.tag import MAX_TEXT_BYTES as TAG_TEXT_BYTES
+from export.tag import MAX_TIME as TAG_TIME
+from export.tag import MAX_TOKEN_BYTES as TAG_TOKEN_BYTES
 
 # Peak RSS growth allowed for a refused request: far below what serving it would take.
 REFUSAL_MB = 150
@@ -60,6 +63,10 @@ def floats(shape, fill=0.5):
     return ["array", shape, fill, "float32"]
 
 
+def words(shape, fill="word"):
+    return ["array", shape, fill, "str"]
+
+
 def texts(text, rows=1):
     return ["texts", text, rows]
 
@@ -90,7 +97,7 @@ def smoke_export(recipe, folder):
 
 def cases(servers):
     """name -> (recipe, signature, inputs, what the outcome must contain); big refusals first."""
-    lm, vowels, translator = servers["char_lm"], servers["classify"], servers["seq2seq"]
+    lm, vowels, translator, tagger = servers["char_lm"], servers["classify"], servers["seq2seq"], servers["tag"]
     lm_budget, width = lm.budget, vowels.assets["features"]
     states = lambda rows, fill=0.0, width_change=0: {
         name: floats([rows, size + width_change], fill) for name, size in zip(lm.state_names, lm.state_widths)}
@@ -213,6 +220,31 @@ def cases(servers):
                                                    decode(ids_=translator.model.output_layer.units),
                                                    "previous_ids: ids of the target vocabulary"),
         "decode_step: a good step": ("seq2seq", "decode_step", decode(), "served: finite"),
+        # tag
+        "tag: megabytes of text": ("tag", "tag", {"texts": texts("w " * 600_000)},
+                                   f"texts: at most {TAG_TEXT_BYTES} bytes each"),
+        "tag: 257 texts": ("tag", "tag", {"texts": texts("a word", 257)}, "texts: 1 to 256 per request"),
+        "tag: a text of punctuation only": ("tag", "tag", {"texts": texts(">>> --")},
+                                            "texts: every text needs at least one word"),
+        "tag: one word over the budget": ("tag", "tag", {"texts": texts("w " * (tagger.budget // 256 + 1), 256)},
+                                          "texts: batch x words over the request budget"),
+        "tag: the budget exactly": ("tag", "tag", {"texts": texts("w " * (tagger.budget // 256), 256)},
+                                    "served: finite"),
+        "tag_tokens: 10^6 steps": ("tag", "tag_tokens", {"tokens": words([1, 10**6]), "lengths": ids([1], 3)},
+                                   f"tokens: 1 to {TAG_TIME} steps"),
+        "tag_tokens: a rank-1 request": ("tag", "tag_tokens", {"tokens": words([4]), "lengths": ids([1], 4)},
+                                         "tokens: expected string [batch, time]"),
+        "tag_tokens: lengths past the time axis": ("tag", "tag_tokens", {"tokens": words([2, 3]),
+                                                                          "lengths": ids([2], 4)},
+                                                   "lengths: at most the time axis of tokens"),
+        "tag_tokens: a 2,000-byte token": ("tag", "tag_tokens", {"tokens": words([1, 2], "a" * 2000),
+                                                                  "lengths": ids([1], 2)},
+                                           f"tokens: at most {TAG_TOKEN_BYTES} bytes each"),
+        "tag_tokens: one step over the budget": ("tag", "tag_tokens", {
+            "tokens": words([256, tagger.budget // 256 + 1]), "lengths": ids([256], 2)},
+            "tokens: batch x time over the request budget"),
+        "tag_tokens: a good request": ("tag", "tag_tokens", {"tokens": words([3, 5]), "lengths": ids([3], 4)},
+                                       "served: finite"),
     }
     return {**refused_big, **others}
 
@@ -221,7 +253,7 @@ def cases(servers):
 def outcomes(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile")
     exports, servers = {}, {}
-    for recipe in ("char_lm", "classify", "long_range", "seq2seq"):
+    for recipe in ("char_lm", "classify", "long_range", "seq2seq", "tag"):
         version, servers[recipe] = smoke_export(recipe, folder / recipe)
         exports[recipe] = str(version)
     table = cases(servers)
@@ -236,7 +268,7 @@ def test_the_table_covers_every_signature(outcomes):
     covered = {(recipe, signature) for recipe, signature, *_ in table.values()}
     assert covered == {("char_lm", "serving_default"), ("char_lm", "step"), ("char_lm", "generate"),
                        ("classify", "classify"), ("long_range", "predict"), ("seq2seq", "translate"),
-                       ("seq2seq", "encode"), ("seq2seq", "decode_step")}
+                       ("seq2seq", "encode"), ("seq2seq", "decode_step"), ("tag", "tag"), ("tag", "tag_tokens")}
 
 
 @pytest.mark.slow

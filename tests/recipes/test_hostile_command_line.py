@@ -15,7 +15,7 @@ from zoo.data.files import data_files
 from zoo.data.text_pairs import read_pairs
 from zoo.run.folders import create_run
 
-RECIPES = ("char_lm", "classify", "seq2seq", "long_range")
+RECIPES = ("char_lm", "classify", "seq2seq", "long_range", "tag")
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,9 @@
 """tf.distribute (`zoo.training.distribution`): on 2 logical CPU devices, TBPTT(k1, k2) with k2 > k1
 and the minibatch rule give the losses and weights of 1 device with the same global
 batch; a run stopped on 2 replicas resumes on 1 with the same losses; a NaN on one
-replica makes both skip; seq2seq's token-weighted losses too (these share one fresh
-interpreter, about 45 s: slow tests, which `.ci/run` runs after the default suite); bad
-settings are refused in one line."""
+replica makes both skip; seq2seq's token-weighted losses and the tagger's word-weighted
+ones too (these share one fresh interpreter, about 55 s: slow tests, which `.ci/run` runs
+after the default suite); bad settings are refused in one line."""
 
 import json
 import pathlib
@@ -65,6 +65,13 @@ def test_token_weighted_losses_on_two_replicas_equal_one_device(runs):
     """seq2seq on word pairs: each replica weighs its mean by its share of the tokens."""
     out, losses = runs
     assert_same(out, losses, "s2s-default", "s2s-mirrored")
+
+
+@pytest.mark.slow
+def test_the_taggers_word_weighted_losses_on_two_replicas_equal_one_device(runs):
+    """recipes.tag: each replica weighs its heads' mean by its share of the real words."""
+    out, losses = runs
+    assert_same(out, losses, "tag-default", "tag-mirrored")
 
 
 @pytest.mark.slow
