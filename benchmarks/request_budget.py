@@ -25,6 +25,7 @@ from export.language_model import MAX_GENERATE_LENGTH, MAX_PROMPT_LENGTH
 from export.language_model import MAX_TIME as LM_TIME
 from export.saved_model import export_model
 from export.seq2seq import MAX_BEAM, MAX_DECODE
+from export.tag import MAX_TEXT_BYTES as TAG_TEXT_BYTES
 from export.tag import MAX_TIME as TAG_TIME
 
 RECIPES = ("char_lm", "classify", "long_range", "seq2seq", "tag")
@@ -118,14 +119,15 @@ def requests(recipe, server, assets):
             ("predict 1 x 10^6 (refused)", "predict", {"sequences": floats([1, 10**6, 2])}),
         ]
     if recipe == "tag":
-        words = lambda rows, steps: {"kind": "array", "shape": [rows, steps], "fill": "word", "dtype": "str"}
+        words = lambda rows, steps: {"kind": "array", "shape": [rows, steps], "fill": "word", "dtype": "object"}
         return [
-            (f"tag 1 x {budget} words", "tag", {"texts": texts("word " * budget, 1)}),
+            (f"tag 1 x {TAG_TIME} words", "tag", {"texts": texts("word " * TAG_TIME, 1)}),
             (f"tag 256 x {budget // 256} words", "tag", {"texts": texts("word " * (budget // 256), 256)}),
             (f"tag_tokens 1 x {TAG_TIME}", "tag_tokens", {"tokens": words(1, TAG_TIME), "lengths": ids([1], TAG_TIME)}),
             (f"tag_tokens 256 x {budget // 256}", "tag_tokens",
              {"tokens": words(256, budget // 256), "lengths": ids([256], budget // 256)}),
-            ("tag 256 x 1 MiB (refused)", "tag", {"texts": texts("w " * (1 << 19), 256)}),
+            ("tag 256 x 64 KiB (refused)", "tag", {"texts": texts("w " * (TAG_TEXT_BYTES // 2), 256)}),
+            ("tag 1 x 1 MiB (refused)", "tag", {"texts": texts("w " * (1 << 19), 1)}),
         ]
     source = "1" * assets["max_source_length"]
     longest = assets["max_source_length"]
@@ -155,7 +157,7 @@ def warmup_of(server):
         for name, value in inputs.items():
             if value.dtype.kind in "SO" and value.ndim >= 2:
                 values[name] = {"kind": "array", "shape": list(value.shape), "fill": value.reshape(-1)[0].decode(),
-                                "dtype": "str"}
+                                "dtype": "object"}
             elif value.dtype.kind in "SO":
                 values[name] = texts(value.reshape(-1)[0].decode(), len(value.reshape(-1)))
             elif value.ndim == 0:

@@ -16,7 +16,8 @@ float32 [batch, time, labels]. A default run adds `restored` string [batch]: the
 written in their predicted case, each followed by its predicted punctuation.
 
 Requests are checked before any work (`export.requests`): 1 to MAX_BATCH texts of at
-most MAX_TEXT_BYTES bytes, each with at least one word; tokens of rank 2 with 1 to
+most MAX_TEXT_BYTES bytes, BYTES_PER_WORD x the budget in all (checked before they are
+split), each with 1 to MAX_TIME words; tokens of rank 2 with 1 to
 MAX_TIME steps, at most MAX_TOKEN_BYTES bytes each, lengths of 1 to the time axis. A
 request's work, in cell steps, is batch x the longest row's words, at most the export's
 budget.
@@ -29,17 +30,22 @@ from export.requests import any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.restoration import fold_words, restore_text
 
-MAX_TIME = 20000
-MAX_TEXT_BYTES = 1 << 20
-MAX_TOKEN_BYTES = 1024
+# A text of this many words takes about 2.5 s through the default model on 2 cores
+# (docs/serving.md); the tagger reads a whole text in both directions.
+MAX_TIME = 4096
+# Bytes are bounded before splitting, which allocates per token: a text at most 16 bytes
+# a word of MAX_TIME, a request at most BYTES_PER_WORD x its budget in all.
+BYTES_PER_WORD = 16
+MAX_TEXT_BYTES = BYTES_PER_WORD * MAX_TIME
+MAX_TOKEN_BYTES = 256
 UNKNOWN_ID = 1  # recipes.tag's layout: 0 padding, 1 unknown, then the vocabulary
 
 
 class TaggerServer(ServingModule):
     """`tag` and `tag_tokens` (see the module docstring); requests are checked in the graph."""
 
-    # The default model (two bidirectional LSTM layers of 128) at this budget: docs/serving.md.
-    DEFAULT_BUDGET = 131072
+    # The default model (two bidirectional layers of 128) at this budget: docs/serving.md.
+    DEFAULT_BUDGET = 65536
 
     def __init__(self, model, assets, folder, budget=0):
         super().__init__(model, name="tagger_server", budget=budget)
@@ -55,7 +61,7 @@ class TaggerServer(ServingModule):
         self.track_variables()
         self.record_budget(folder, {"tag": "batch x the longest text's words", "tag_tokens": "batch x time"},
                            {"batch": MAX_BATCH, "time": MAX_TIME, "text_bytes": MAX_TEXT_BYTES,
-                            "token_bytes": MAX_TOKEN_BYTES})
+                            "request_bytes": BYTES_PER_WORD * self.budget, "token_bytes": MAX_TOKEN_BYTES})
 
     def _tag(self, texts):
         texts = self.checked("tag", {"texts": texts}, [
@@ -63,6 +69,9 @@ class TaggerServer(ServingModule):
              f"texts: 1 to {MAX_BATCH} per request"),
             (lambda inputs: tf.reduce_max(tf.strings.length(inputs["texts"])) <= MAX_TEXT_BYTES,
              f"texts: at most {MAX_TEXT_BYTES} bytes each"),
+            (lambda inputs: int64(tf.reduce_sum(tf.strings.length(inputs["texts"]))) <= BYTES_PER_WORD * self.budget,
+             f"texts: at most {BYTES_PER_WORD * self.budget} bytes in all ({BYTES_PER_WORD} a word of the request "
+             f"budget of {self.budget} cell steps)"),
         ], {"texts": ([None], "string [batch]")})["texts"]
         words = tf.strings.split(texts)
         if self.assets["restore"]:
@@ -70,6 +79,7 @@ class TaggerServer(ServingModule):
             words = tf.ragged.boolean_mask(words, tf.strings.length(words) > 0)
         lengths = checked({"lengths": tf.cast(words.row_lengths(), tf.int32)}, [
             (lambda inputs: tf.reduce_all(inputs["lengths"] >= 1), "texts: every text needs at least one word"),
+            (lambda inputs: tf.reduce_all(inputs["lengths"] <= MAX_TIME), f"texts: at most {MAX_TIME} words each"),
             within_budget(lambda inputs: int64(tf.size(inputs["lengths"])) * int64(tf.reduce_max(inputs["lengths"])),
                           self.budget, "texts: batch x words"),
         ])["lengths"]

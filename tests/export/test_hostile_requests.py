@@ -64,7 +64,7 @@ def floats(shape, fill=0.5):
 
 
 def words(shape, fill="word"):
-    return ["array", shape, fill, "str"]
+    return ["array", shape, fill, "object"]  # "str" would cut the fill to one character
 
 
 def texts(text, rows=1):
@@ -223,9 +223,13 @@ def cases(servers):
         # tag
         "tag: megabytes of text": ("tag", "tag", {"texts": texts("w " * 600_000)},
                                    f"texts: at most {TAG_TEXT_BYTES} bytes each"),
+        "tag: 256 texts of the most bytes each": ("tag", "tag", {"texts": texts("w " * (TAG_TEXT_BYTES // 2), 256)},
+                                                  "texts: at most 1048576 bytes in all"),
         "tag: 257 texts": ("tag", "tag", {"texts": texts("a word", 257)}, "texts: 1 to 256 per request"),
         "tag: a text of punctuation only": ("tag", "tag", {"texts": texts(">>> --")},
                                             "texts: every text needs at least one word"),
+        "tag: a text of 4,097 words": ("tag", "tag", {"texts": texts("w " * (TAG_TIME + 1))},
+                                        f"texts: at most {TAG_TIME} words each"),
         "tag: one word over the budget": ("tag", "tag", {"texts": texts("w " * (tagger.budget // 256 + 1), 256)},
                                           "texts: batch x words over the request budget"),
         "tag: the budget exactly": ("tag", "tag", {"texts": texts("w " * (tagger.budget // 256), 256)},

@@ -85,7 +85,7 @@ def test_the_served_tag_equals_the_python_model_without_the_project(tag_run, tmp
     served, *refusals = output.splitlines()[-7:]
     for refusal, expected in zip(refusals, [
             "texts: every text needs at least one word", "texts: 1 to 256 per request",
-            "texts: batch x words over the request budget of 131072 cell steps",
+            "texts: batch x words over the request budget of 65536 cell steps",
             "lengths: at most the time axis of tokens", "tokens: expected string [batch, time]",
             "lengths: one per row of tokens"]):
         assert expected in refusal, refusal
