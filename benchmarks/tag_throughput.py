@@ -15,7 +15,6 @@ each figure a median, so the ratio comes from one run on one machine.
 """
 
 import argparse
-import dataclasses
 
 import keras
 import numpy as np
@@ -26,14 +25,6 @@ from recipes.tag import TASK, TagConfig
 from zoo.training.loop import build_optimizer
 
 WINDOWS = 4  # distinct batches each peer cycles through
-
-
-@dataclasses.dataclass
-class Examples:
-    """The update rule's view of the data (its training split and assets) and the batches."""
-    train: object
-    assets: dict
-    batches: list
 
 
 def batches(data, batch, count=WINDOWS):

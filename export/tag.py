@@ -29,6 +29,7 @@ import tensorflow as tf
 from export.requests import any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.restoration import fold_words, restore_text
+from zoo.data.tokens import UNKNOWN  # recipes.tag's layout: PAD_UNKNOWN, 0 padding, 1 unknown
 
 # A text of this many words takes about 2.5 s through the default model on 2 cores
 # (docs/serving.md); the tagger reads a whole text in both directions.
@@ -38,7 +39,6 @@ MAX_TIME = 4096
 BYTES_PER_WORD = 16
 MAX_TEXT_BYTES = BYTES_PER_WORD * MAX_TIME
 MAX_TOKEN_BYTES = 256
-UNKNOWN_ID = 1  # recipes.tag's layout: 0 padding, 1 unknown, then the vocabulary
 
 
 class TaggerServer(ServingModule):
@@ -53,8 +53,8 @@ class TaggerServer(ServingModule):
         vocabulary = list(assets["vocabulary"])
         self.word_ids = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             tf.constant(vocabulary or [""], tf.string),
-            tf.constant(np.arange(2, len(vocabulary) + 2) if vocabulary else [UNKNOWN_ID], tf.int64)),
-            UNKNOWN_ID)
+            tf.constant(np.arange(2, len(vocabulary) + 2) if vocabulary else [UNKNOWN], tf.int64)),
+            UNKNOWN)
         self.tag = tf.function(self._tag, input_signature=[any_shape(tf.string, "texts")])
         self.tag_tokens = tf.function(self._tag_tokens, input_signature=[
             any_shape(tf.string, "tokens"), any_shape(tf.int32, "lengths")])

@@ -30,6 +30,7 @@ from export.tag import TaggerServer
 from zoo.cells import CELLS
 from zoo.data import restoration
 from zoo.data.conll import check_known_labels, chunked, distinct, read_conll, shuffled_split
+from zoo.data.tokens import UNKNOWN
 from zoo.evaluation.batched import row_chunks
 from zoo.evaluation.classification import confusion_matrix, confusion_png
 from zoo.evaluation.tagging import column_scores, entity_scheme, majority_baseline, word_identity_baseline
@@ -43,7 +44,7 @@ from zoo.training.minibatch import MinibatchRule
 
 ASSETS_FILE = "tagger.json"
 DEFAULT_DATA = "default"
-PAD_ID, UNKNOWN_ID = 0, 1  # then the vocabulary, most frequent first
+UNKNOWN_ID = UNKNOWN  # zoo.data.tokens' PAD_UNKNOWN layout: 0 padding, 1 unknown, then the words
 SHOWN_SENTENCES = 12  # of validation, in TensorBoard's text tab
 
 
@@ -244,8 +245,7 @@ class TagTask(Task):
             """(mean loss over words, predicted label rows per head)."""
             chunks = [logits_of(ids, lengths) for ids, lengths in row_chunks(split.ids, split.lengths)]
             logits = [np.concatenate([chunk[head].numpy() for chunk in chunks]) for head in range(len(columns))]
-            loss = float(tagging_loss(lambda inputs, training: logits, split.ids, split.lengths, split.labels,
-                                      weights, False)[0])
+            loss = float(heads_loss(logits, split.lengths, split.labels, weights)[0])
             return loss, [[logits[head][row, :n].argmax(-1) for row, n in enumerate(split.lengths)]
                           for head in range(len(columns))]
 
@@ -289,8 +289,12 @@ def tagging_loss(model, ids, lengths, labels, weights, training):
     """(sum over heads h of weights[h] x the mean over real words of head h's
     cross-entropy, the number of real words): the minibatch rule's (mean, weight) form,
     so replicas weigh their means by their words."""
-    logits = tf.nest.flatten(model([ids, lengths], training=training))
-    mask = tf.sequence_mask(lengths, tf.shape(ids)[1], dtype=tf.float32)
+    return heads_loss(tf.nest.flatten(model([ids, lengths], training=training)), lengths, labels, weights)
+
+
+def heads_loss(logits, lengths, labels, weights):
+    """`tagging_loss` of the heads' `logits` [batch, time, labels_h] already computed."""
+    mask = tf.sequence_mask(lengths, tf.shape(logits[0])[1], dtype=tf.float32)
     words = tf.reduce_sum(mask)
     total = tf.add_n([weight * tf.reduce_sum(mask * tf.nn.sparse_softmax_cross_entropy_with_logits(
         tf.cast(target, tf.int32), head_logits)) for weight, target, head_logits in zip(weights, labels, logits)])

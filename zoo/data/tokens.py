@@ -15,7 +15,8 @@ losses depend on it):
     UNKNOWN_FIRST           0 unknown, then the training split's characters in
                             code-point order (`CharacterVocabulary`; char_lm)
     PAD_UNKNOWN             0 padding, 1 unknown, then tokens most frequent first
-                            (`make_vectorizer`; classify, with FOLDED_WORDS)
+                            (`make_vectorizer`; classify, with FOLDED_WORDS; and
+                            recipes.tag, whose words are its own)
     PAD_UNKNOWN_START_END   0 padding, 1 unknown, 2 start, 3 end, then tokens most
                             frequent first (`make_lookup`; seq2seq, with PLAIN_WORDS)
 
@@ -37,7 +38,8 @@ TOKENS = ("char", "word")
 # and each layout reads its own meaning of "word" (the module docstring).
 PAD_UNKNOWN, PAD_UNKNOWN_START_END = "pad_unknown", "pad_unknown_start_end"
 
-# PAD_UNKNOWN_START_END's special ids and how its lookup spells them.
+# PAD_UNKNOWN_START_END's special ids (PAD and UNKNOWN are PAD_UNKNOWN's too), and how
+# its lookup spells them.
 PAD, UNKNOWN, START, END = 0, 1, 2, 3
 SPECIAL_TOKENS = ("", "<unknown>", "<start>", "<end>")
 

@@ -60,9 +60,14 @@ def column_scores(true, predicted, names, scheme=None):
 
 
 def majority_baseline(train_words, train_labels, words):
-    """Label ids of `words` (sequences of words) by the majority label of training."""
-    majority = collections.Counter(label for row in train_labels for label in row).most_common(1)[0][0]
+    """Label ids of `words` (sequences of words) by the majority label of training
+    (`train_words` unused: the signature of `word_identity_baseline`)."""
+    majority = _majority_label(train_labels)
     return [np.full(len(row), majority) for row in words]
+
+
+def _majority_label(train_labels):
+    return collections.Counter(label for row in train_labels for label in row).most_common(1)[0][0]
 
 
 def word_identity_baseline(train_words, train_labels, words):
@@ -72,6 +77,6 @@ def word_identity_baseline(train_words, train_labels, words):
     for row_words, row_labels in zip(train_words, train_labels):
         for word, label in zip(row_words, row_labels):
             counts[word][label] += 1
-    majority = majority_baseline(train_words, train_labels, [[None]])[0][0]
+    majority = _majority_label(train_labels)
     best = {word: min(count.items(), key=lambda item: (-item[1], item[0]))[0] for word, count in counts.items()}
     return [np.array([best.get(word, majority) for word in row], dtype=np.int64) for row in words]
