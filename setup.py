@@ -14,6 +14,12 @@ TENSORFLOW_CPU = [
 # install: it pulls in pandas, scikit-learn and scipy.
 TIMESERIES = ["sktime>=0.30,<2"]
 
+# `python -m export --format litert|onnx` (docs/deploy.md): the TF Lite converter ships
+# with TensorFlow; the files are checked in the standalone LiteRT interpreter and in
+# onnxruntime, and ONNX files are written by tf2onnx (1.17: checked against TF 2.21 here).
+# onnxruntime 1.32 needs Python >= 3.11; pip picks an older one on 3.10.
+DEPLOY = ["ai-edge-litert>=2.1,<3", "onnxruntime>=1.20,<2", "onnx>=1.17,<2", "tf2onnx>=1.17,<1.18"]
+
 setup(
     name="rnn-zoo",
     version="0.1.0",
@@ -47,7 +53,9 @@ setup(
         # tests read JapaneseVowels and check scores against scikit-learn (sktime's).
         # ruff is the linter .ci/run runs beside the tests (its rules: ruff.toml); pytest-xdist
         # runs the default suite on both cores (the README's `-n 2`).
-        "test": ["pytest>=8,<10", "pytest-xdist>=3.6,<4", "jax>=0.4.36,<1", "ruff>=0.15,<0.18"] + TIMESERIES,
+        # The deploy tests run the converted files in their runtimes, so the test install has them.
+        "test": ["pytest>=8,<10", "pytest-xdist>=3.6,<4", "jax>=0.4.36,<1", "ruff>=0.15,<0.18"] + TIMESERIES + DEPLOY,
+        "deploy": DEPLOY,
         # The reference site in docs/ (mkdocs.yml); mkdocs-material needs Python >= 3.8,
         # the API pages read the docstrings through mkdocstrings' Python handler.
         "docs": ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings[python]>=0.26,<2"],

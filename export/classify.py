@@ -18,6 +18,7 @@ model's output overflows are refused, not answered with NaN probabilities.
 import numpy as np
 import tensorflow as tf
 
+from export.portable import BATCH, Portable, PortableForms
 from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.tokens import make_vectorizer
@@ -107,3 +108,29 @@ class ClassifierServer(ServingModule):
             return [("classify", {"texts": np.array([b"a short example", b"another one"])})]
         features = np.zeros((2, 5, self.assets["features"]), np.float32)
         return [("classify", {"features": features, "lengths": np.array([5, 3], np.int32)})]
+
+
+def portable_forms(model, assets):
+    """The id-input form of `classify` for LiteRT and ONNX (`export.portable`): sequence
+    runs only (features and lengths in, probabilities and class ids out; the app maps
+    class ids to the manifest's labels). A text run's `classify` takes strings."""
+    if assets["kind"] == "text":
+        return PortableForms([], {"classify": "texts are strings (StringSplit and the vocabulary's hash table "
+                                              "do not convert)"}, {})
+    width = assets["features"]
+
+    def classify(inputs):
+        logits = model([inputs["features"], inputs["lengths"]], training=False)
+        return {"probabilities": tf.nn.softmax(logits), "class_id": tf.argmax(logits, -1, output_type=tf.int32)}
+
+    def example(batch, rng):
+        steps = 9
+        return {"features": rng.standard_normal((batch, steps, width)).astype(np.float32),
+                "lengths": rng.integers(1, steps + 1, batch).astype(np.int32)}
+
+    return PortableForms(
+        signatures=[Portable("classify", {"features": (tf.float32, (BATCH, None, width)),
+                                          "lengths": (tf.int32, (BATCH,))}, classify, example,
+                             f"features: finite, [batch, time >= 1, {width}] raw values as in training; "
+                             "lengths: 1..time each")],
+        refused={}, metadata={"labels": list(assets["class_names"])})

@@ -35,6 +35,7 @@ refused rather than answered with inf or NaN.
 import numpy as np
 import tensorflow as tf
 
+from export.portable import BATCH, Portable, PortableForms
 from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.decoding import sample_sequence
@@ -207,3 +208,41 @@ class LanguageModelServer(ServingModule):
                                     scalars["max_length"], scalars["temperature"], scalars["top_k"],
                                     scalars["top_p"], scalars["seed"])
         return {"text": self._text_of(generated)}
+
+
+def portable_forms(model, vocabulary):
+    """The id-input signatures of a language model for LiteRT and ONNX (`export.portable`):
+    `step` as served (ids and state in, logits and state out, the state carried by the
+    app) and `serving_default` (a whole sequence from zero state)."""
+    names, widths = state_names(model), [int(spec.shape[-1]) for spec in model.inputs[1:]]
+    size = vocabulary.size
+    ids_check = f"token_ids: ids in 0..{size - 1} (0: unknown character)"
+
+    def step(inputs):
+        logits, *state = model([inputs["token_ids"], *(inputs[name] for name in names)], training=False)
+        return {"logits": logits, **dict(zip(names, state))}
+
+    def step_example(batch, rng):
+        return {"token_ids": rng.integers(0, size, (batch, 1)).astype(np.int32),
+                **{name: (0.5 * rng.standard_normal((batch, width))).astype(np.float32)
+                   for name, width in zip(names, widths)}}
+
+    def logits(inputs):
+        ids = inputs["token_ids"]
+        return {"logits": model([ids, *zero_state_in_graph(model, tf.shape(ids)[0])], training=False)[0]}
+
+    def logits_example(batch, rng):
+        return {"token_ids": rng.integers(0, size, (batch, 11)).astype(np.int32)}
+
+    states = {name: (tf.float32, (BATCH, width)) for name, width in zip(names, widths)}
+    return PortableForms(
+        signatures=[
+            Portable("step", {"token_ids": (tf.int32, (BATCH, 1)), **states}, step, step_example,
+                     f"{ids_check}; {', '.join(names)}: finite, as step returned them (zeros to start)"),
+            Portable("serving_default", {"token_ids": (tf.int32, (BATCH, None))}, logits, logits_example,
+                     f"{ids_check}; at least one step"),
+        ],
+        refused={"generate": "string prompts (UnicodeDecode) and sampling (StatelessMultinomial) do not "
+                             "convert; the app samples from step's logits"},
+        metadata={"vocabulary": {"unknown_id": 0, "characters": list(vocabulary.characters),
+                                 "ids": "character k of the list has id k + 1"}})

@@ -8,6 +8,7 @@ steps within the export's budget; an output that overflows is refused.
 import numpy as np
 import tensorflow as tf
 
+from export.portable import BATCH, Portable, PortableForms
 from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.synthetic import ORDER_CLASSES, TASKS
@@ -63,3 +64,26 @@ class LongRangeServer(ServingModule):
         spec = TASKS[self.assets["task"]]
         inputs, _ = spec.generate(np.random.default_rng(0), 2, self.assets["length"])
         return [("predict", {"sequences": inputs})]
+
+
+def portable_forms(model, assets):
+    """The id-input form of `predict` for LiteRT and ONNX (`export.portable`): raw
+    sequences in, the served outputs out but the temporal-order label (a string; the
+    manifest lists the labels by class id)."""
+    spec = TASKS[assets["task"]]
+
+    def predict(inputs):
+        outputs = model(inputs["sequences"], training=False)
+        if spec.regression:
+            return {"prediction": outputs[:, 0]}
+        key = "symbol_ids" if spec.per_step else "class_id"
+        return {"probabilities": tf.nn.softmax(outputs), key: tf.argmax(outputs, -1, tf.int32)}
+
+    def example(batch, rng):
+        return {"sequences": spec.generate(rng, batch, min(assets["length"], 40))[0].astype(np.float32)}
+
+    labels = {} if spec.regression or spec.per_step else {"labels": list(ORDER_CLASSES)}
+    return PortableForms(
+        signatures=[Portable("predict", {"sequences": (tf.float32, (BATCH, None, spec.features))}, predict, example,
+                             f"sequences: finite, [batch, time >= 1, {spec.features}] as the task generates them")],
+        refused={}, metadata=labels)

@@ -35,6 +35,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
+from export.portable import BATCH, Portable, PortableForms
 from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.tokens import END, PAD, SPECIAL_TOKENS, START, UNKNOWN, id_tokens, join_tokens, make_lookup, split_tokens
@@ -189,3 +190,68 @@ class TranslatorServer(ServingModule):
                 ("encode", {"sources": source}),
                 ("decode_step", {"previous_ids": example["start_ids"].numpy(), "memory": example["memory"].numpy(),
                                  "mask": example["mask"].numpy(), **states})]
+
+
+def portable_forms(model, assets):
+    """The id-input signatures of an encoder-decoder for LiteRT and ONNX
+    (`export.portable`): `encode` from source ids, `decode_step` as served (the app
+    carries memory, mask and state), and `greedy_decode`, the whole argmax decode in one
+    loop (`zoo.decoding.greedy_search`, as `translate` with beam width 1)."""
+    parts = model.layer_count * model.state_parts
+    names = [f"state_{k}" for k in range(parts)]
+    width, units, longest = model.units * (2 if model.bidirectional else 1), model.units, assets["max_source_length"]
+    source_size, target_size = len(SPECIAL_TOKENS) + len(assets["source"]), len(SPECIAL_TOKENS) + len(assets["target"])
+    source_check = (f"source_ids: ids in 0..{source_size - 1} of the manifest's source vocabulary, padded with "
+                    f"{PAD}; lengths: 1..{longest}, at most the time axis")
+
+    def sources(batch, rng):
+        lengths = rng.integers(1, min(longest, 6) + 1, batch).astype(np.int32)
+        ids = rng.integers(len(SPECIAL_TOKENS), source_size, (batch, int(lengths.max()))).astype(np.int32)
+        ids[np.arange(ids.shape[1])[None, :] >= lengths[:, None]] = PAD
+        return {"source_ids": ids, "lengths": lengths}
+
+    def encode(inputs):
+        memory, mask, state = model.encode(inputs["source_ids"], inputs["lengths"])
+        return {"memory": memory, "mask": mask, **dict(zip(names, model.flat_state(state)))}
+
+    def decode_step(inputs):
+        logits, state, weights = model.decode_step(inputs["previous_ids"], model.layered_state(
+            [inputs[name] for name in names]), inputs["memory"], inputs["mask"])
+        if weights is None:  # attention "none"
+            weights = tf.zeros(tf.shape(inputs["mask"]), tf.float32)
+        return {"log_probs": tf.nn.log_softmax(logits), "attention": weights,
+                **dict(zip(names, model.flat_state(state)))}
+
+    def decode_example(batch, rng):
+        steps = 5
+        mask = np.arange(steps)[None, :] < rng.integers(1, steps + 1, batch)[:, None]
+        return {"previous_ids": rng.integers(0, target_size, batch).astype(np.int32),
+                "memory": (0.5 * rng.standard_normal((batch, steps, width))).astype(np.float32), "mask": mask,
+                **{name: (0.5 * rng.standard_normal((batch, units))).astype(np.float32) for name in names}}
+
+    def greedy_decode(inputs):
+        ids, _, lengths = model.translate(inputs["source_ids"], inputs["lengths"], START, END,
+                                          inputs["max_length"], 0)
+        return {"target_ids": ids, "target_lengths": lengths}
+
+    def greedy_example(batch, rng):
+        return {**sources(batch, rng), "max_length": np.int32(12)}
+
+    source_inputs = {"source_ids": (tf.int32, (BATCH, None)), "lengths": (tf.int32, (BATCH,))}
+    states = {name: (tf.float32, (BATCH, units)) for name in names}
+    return PortableForms(
+        signatures=[
+            Portable("encode", source_inputs, encode, sources, source_check),
+            Portable("decode_step", {"previous_ids": (tf.int32, (BATCH,)), "memory": (tf.float32, (BATCH, None, width)),
+                                     "mask": (tf.bool, (BATCH, None)), **states}, decode_step, decode_example,
+                     f"previous_ids: ids in 0..{target_size - 1} ({START} first); memory, mask and "
+                     f"{', '.join(names)}: as encode and decode_step returned them, finite"),
+            Portable("greedy_decode", {**source_inputs, "max_length": (tf.int32, ())}, greedy_decode,
+                     greedy_example, f"{source_check}; max_length: 1..{MAX_DECODE} (the loop runs up to it)"),
+        ],
+        refused={"translate": "sources are strings (StringSplit and the vocabulary's hash table do not convert); "
+                              "greedy_decode is its beam-width-1 form from ids"},
+        metadata={"vocabularies": {"tokens": assets["tokens"], "pad_id": PAD, "unknown_id": UNKNOWN,
+                                   "start_id": START, "end_id": END,
+                                   "source": list(SPECIAL_TOKENS) + assets["source"],
+                                   "target": list(SPECIAL_TOKENS) + assets["target"]}})

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export.language_model import LanguageModelServer
+from export.language_model import LanguageModelServer, portable_forms
 from export.saved_model import export_run
 from zoo.cells import CELLS
 from zoo.data import CharacterVocabulary, cut_into_streams, load_corpus, split_corpus, tbptt_windows
@@ -201,6 +201,9 @@ class CharLMTask(Task):
 
     def serving(self, model, vocabulary, folder, budget=0):
         return LanguageModelServer(model, vocabulary, folder, budget)
+
+    def portable_signatures(self, model, vocabulary):
+        return portable_forms(model, vocabulary)
 
 
 TASK = CharLMTask()

@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from export.classify import ClassifierServer
+from export.classify import ClassifierServer, portable_forms
 from export.saved_model import export_run
 from zoo.cells import CELLS
 from zoo.data.labelled import feature_statistics, load_labelled, pad, stratified_split
@@ -215,6 +215,9 @@ class ClassifyTask(Task):
 
     def serving(self, model, assets, folder, budget=0):
         return ClassifierServer(model, assets, folder, budget)
+
+    def portable_signatures(self, model, assets):
+        return portable_forms(model, assets)
 
 
 def misclassified_table(split, predictions, names):

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export.long_range import LongRangeServer
+from export.long_range import LongRangeServer, portable_forms
 from export.saved_model import export_run
 from zoo.cells import CELLS, time_scale_spread
 from zoo.data.synthetic import TASKS
@@ -277,6 +277,9 @@ class LongRangeTask(Task):
 
     def serving(self, model, assets, folder, budget=0):
         return LongRangeServer(model, assets, folder, budget)
+
+    def portable_signatures(self, model, assets):
+        return portable_forms(model, assets)
 
 
 TASK = LongRangeTask()

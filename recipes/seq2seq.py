@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from export.saved_model import export_run
-from export.seq2seq import TranslatorServer
+from export.seq2seq import TranslatorServer, portable_forms
 from zoo.cells import CELLS
 from zoo.data.dates import LOCALES, check_locales, date_splits, locale_of, script_of
 from zoo.data.text_pairs import read_pairs, split_pairs
@@ -218,6 +218,9 @@ class Seq2SeqTask(Task):
 
     def serving(self, model, assets, folder, budget=0):
         return TranslatorServer(model, assets, folder, budget)
+
+    def portable_signatures(self, model, assets):
+        return portable_forms(model, assets)
 
 
 def masked_cross_entropy(target_out, logits):

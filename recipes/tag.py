@@ -25,6 +25,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from export.portable import PortableForms
 from export.saved_model import export_run
 from export.tag import TaggerServer
 from zoo.cells import CELLS
@@ -283,6 +284,10 @@ class TagTask(Task):
 
     def serving(self, model, assets, folder, budget=0):
         return TaggerServer(model, assets, folder, budget)
+
+    def portable_signatures(self, model, assets):
+        strings = "strings in: StringSplit, the word folding's regex ops and the vocabulary's hash table do not convert"
+        return PortableForms([], {"tag": strings, "tag_tokens": strings}, {})
 
 
 def tagging_loss(model, ids, lengths, labels, weights, training):

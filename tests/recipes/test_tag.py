@@ -124,6 +124,20 @@ def write_conll(path, sentences=60, seed=0):
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.parametrize("format_name", ["litert", "onnx"])
+def test_no_signature_converts_and_the_export_says_why_in_one_line(tag_run, tmp_path, capsys, format_name):
+    from export.__main__ import main as export_main
+
+    with pytest.raises(SystemExit) as stopped:
+        export_main(["--from", str(tag_run), "--format", format_name, "--export-dir", str(tmp_path)])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert f"nothing to export; tag: not in {format_name} (strings in: StringSplit" in error
+    assert f"; tag_tokens: not in {format_name} (" in error
+    assert not (tmp_path / format_name).exists()
+
+
 # Trains, scores and serves a CoNLL run (about 20 s): slow.
 @pytest.mark.slow
 def test_a_conll_run_scores_entities_and_serves_tokens(tmp_path):

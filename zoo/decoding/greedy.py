@@ -15,6 +15,8 @@ def greedy_search(step_fn, state, start_ids, max_length, end_id=-1):
     `end_id`). Arguments as in `beam_search`; the loop stops once every row has ended."""
     batch = static_batch(start_ids)
     pad = max(end_id, 0)
+    # A static element shape where the batch is known: LiteRT lowers only such arrays.
+    row_shape = [batch if isinstance(batch, int) else None]
 
     def body(t, tokens, state, ids, lengths, finished):
         logits, state = step_fn(tokens[:, None], state)
@@ -25,7 +27,7 @@ def greedy_search(step_fn, state, start_ids, max_length, end_id=-1):
 
     steps, _, _, ids, lengths, _ = tf.while_loop(
         lambda t, *rest: (t < max_length) & ~tf.reduce_all(rest[-1]), body,
-        (tf.constant(0), start_ids, list(state), tf.TensorArray(tf.int32, size=max_length, element_shape=[None]),
+        (tf.constant(0), start_ids, list(state), tf.TensorArray(tf.int32, size=max_length, element_shape=row_shape),
          tf.zeros([batch], tf.int32), tf.zeros([batch], tf.bool)))
     # The steps not taken (every row had ended) read as zeros from the array: pad them.
     taken = tf.range(max_length)[None, :] < steps

@@ -17,6 +17,8 @@ resume, clean stops, the non-finite guard, bad input in one line, export.
                                                     TBPTT, minibatch, generated or ridge
         evaluator(config, model, data)              -> evaluate(step) -> Evaluation
         serving(model, assets, folder)              -> an `export.serving.ServingModule`
+        portable_signatures(model, assets)          -> `export.portable.PortableForms`: the
+                                                    id-input forms LiteRT and ONNX take
         generator(model, assets)                    (text models) -> generate(prompt,
                                                     length, temperature, top_k, top_p, seed)
 
@@ -84,6 +86,10 @@ class Task:
 
     def generator(self, model, assets):
         raise InputError(f"{self.module} does not generate text from a prompt")
+
+    def portable_signatures(self, model, assets):
+        """None: the recipe names no id-input form (`export.portable.PortableForms`)."""
+        return None
 
     def hparams_of(self, config):
         return {"recipe": self.name, **{field: getattr(config, field) for field in self.hparams}}
