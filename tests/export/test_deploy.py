@@ -5,6 +5,8 @@ ops and bad requests behave as docs/deploy.md says."""
 
 import functools
 import json
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -116,7 +118,16 @@ def test_char_lm_runs_in_litert_and_onnxruntime_as_served_and_the_runtimes_check
                           + manifest_files(exports["onnx"], "serving_default")):
         calls += [(path, "serving_default", {"token_ids": ids}), (path, "serving_default", {"token_ids": outside})]
         checks.append((served(exports["saved"], "serving_default", {"token_ids": ids}), outputs))
-    answers = run_in_runtimes(calls, exports["saved"])
+    litert_step, onnx_step = (manifest_files(exports["litert"], "step", ".b1.tflite")[0][0],
+                              manifest_files(exports["onnx"], "step")[0][0])
+    narrow = {"token_ids": np.ones((1, 1), np.int32), "state_0_h": np.zeros((1, 31), np.float32),
+              "state_0_c": np.zeros((1, 32), np.float32)}
+    one_row_state = {"token_ids": np.ones((2, 1), np.int32), "state_0_h": np.zeros((1, 32), np.float32),
+                     "state_0_c": np.zeros((1, 32), np.float32)}
+    shape_calls = [(litert_step, "step", narrow), (onnx_step, "step", narrow), (onnx_step, "step", one_row_state)]
+    *answers, litert_narrow, onnx_narrow, onnx_one_row = run_in_runtimes(calls + shape_calls, exports["saved"])
+    assert "failed to reshape" in litert_narrow and "invalid dimensions for input: state_0_h" in onnx_narrow
+    assert onnx_one_row["logits"].shape[0] == 2  # broadcast, not refused: the app checks the rows
     for (expected, outputs), answer in zip(checks, answers[::2]):
         assert largest_difference(expected, answer, outputs) <= 1e-5
     *nan_steps, litert_outside, onnx_outside = answers[1::2]
@@ -137,6 +148,20 @@ def test_the_layout_manifest_and_refused_signatures(char_lm_exports, capsys):
     assert manifest["signatures"]["step"]["outputs"]["state_0_h"] == "next_state_0_h"
     assert "generate" in manifest["not_included"]
     assert manifest["signatures"]["step"]["inputs"]["state_0_c"] == {"dtype": "float32", "shape": ["batch", 32]}
+
+
+def test_the_docs_litert_app_runs_without_the_project_and_predicts_what_the_saved_model_does(char_lm_exports):
+    page = (pathlib.Path(__file__).parents[2] / "docs" / "deploy.md").read_text()
+    (app,) = re.findall(r"^```python\n(.*?)^```", page, flags=re.S | re.M)
+    app = app.replace('"runs/RUN/export/litert/char_lm/1"', repr(str(char_lm_exports["litert"])))
+    printed = run_without_project(app, char_lm_exports["litert"]).strip().splitlines()[-1]
+    vocabulary = restore_run(char_lm_exports["run_dir"]).assets
+    state = {name: np.zeros((1, 32), np.float32) for name in ("state_0_h", "state_0_c")}
+    for token_id in vocabulary.encode("The "):
+        answer = served(char_lm_exports["saved"], "step", {"token_ids": np.array([[token_id]], np.int32), **state})
+        state = {name: answer[name] for name in state}
+    best = int(np.argmax(answer["logits"][0, 0]))
+    assert printed == "next character: " + (vocabulary.characters[best - 1] if best else "(unknown)")
 
 
 @pytest.mark.parametrize("flags, expected", [
