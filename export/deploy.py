@@ -18,6 +18,7 @@ version appears complete or not at all (`export.versions`).
 
 import json
 import pathlib
+import sys
 import tempfile
 
 import numpy as np
@@ -26,6 +27,7 @@ import tensorflow as tf
 from export import litert, onnx_format
 from export.portable import saved_portable
 from export.versions import write_version
+from zoo.run.console import captured_native_stderr
 from zoo.run.errors import InputError, disk_full_error, is_disk_full
 from zoo.run.folders import restore_run
 from zoo.run.paths import check_writable_folder
@@ -71,7 +73,7 @@ def export_deployable(run_dir, format_name, export_dir=None, model_name=None, ve
                     entry = signatures.setdefault(portable.name, {
                         "inputs": portable.described_inputs(), "app_checks": portable.app_checks, "files": {}})
                     name = file_name(portable.name, format_name, batch)
-                    data, error = _converted(format_name, saved, loaded, portable, batch, quantize)
+                    data, error = _quietly_converted(format_name, saved, loaded, portable, batch, quantize)
                     (folder / name).write_bytes(data)
                     entry["outputs"] = error["outputs"]
                     entry["files"][name] = {"batch": batch or "any", "bytes": len(data),
@@ -88,6 +90,20 @@ def export_deployable(run_dir, format_name, export_dir=None, model_name=None, ve
             raise
         raise disk_full_error(f"{base} (the {format_name} export of {run_dir}; nothing of it was left there)",
                               f"export it: python -m export --format {format_name} --from {run_dir}") from None
+
+
+def _quietly_converted(*arguments):
+    """`_converted`, with what the converters and runtimes print (the MLIR diagnostics and
+    the tf2onnx log of a failed conversion, deprecation notes, the XNNPACK notice) kept
+    off the console: a failure is the one line of its InputError; `--verbose` shows the
+    rest."""
+    lines = []
+    try:
+        with captured_native_stderr() as lines:
+            return _converted(*arguments)
+    finally:
+        if "--verbose" in sys.argv:
+            sys.stderr.writelines(lines)
 
 
 def _converted(format_name, saved, loaded, portable, batch, quantize):

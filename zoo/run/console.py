@@ -13,6 +13,7 @@ The command-line entry points (`python -m recipes.NAME`, `python -m zoo.sample`,
 everything. A library import of the zoo never calls it, so users keep their settings.
 """
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -27,21 +28,35 @@ def started_from_command_line():
     return sys.argv[:1] == ["-m"] and "--verbose" not in sys.argv
 
 
-def quiet_start_up():
-    """Import TensorFlow with its C++ log level at 2 (warnings and info hidden, errors
-    shown) and its start-up lines dropped; every other line it prints is passed on."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+@contextlib.contextmanager
+def captured_native_stderr():
+    """Within this context, what C++ libraries and Python write to file descriptor 2 goes
+    to a buffer instead; yields a list that holds the captured lines once it exits."""
+    lines = []
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401  (its C++ libraries log here, into `captured`)
+            yield lines
         finally:
+            sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
-                if not any(marker in line for marker in START_UP_LINES):
-                    sys.stderr.write(line)
-            sys.stderr.flush()
+            lines.extend(captured.read().decode(errors="replace").splitlines(keepends=True))
+
+
+def quiet_start_up():
+    """Import TensorFlow with its C++ log level at 2 (warnings and info hidden, errors
+    shown) and its start-up lines dropped; every other line it prints is passed on."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    lines = []
+    try:
+        with captured_native_stderr() as lines:
+            import tensorflow  # noqa: F401  (its C++ libraries log here, into `lines`)
+    finally:  # a failed import's own messages are shown too
+        for line in lines:
+            if not any(marker in line for marker in START_UP_LINES):
+                sys.stderr.write(line)
+        sys.stderr.flush()
