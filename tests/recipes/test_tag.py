@@ -124,7 +124,7 @@ def write_conll(path, sentences=60, seed=0):
     path.write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize("format_name", ["litert", "onnx"])
+@pytest.mark.parametrize("format_name", [pytest.param("litert", marks=pytest.mark.slow), "onnx"])
 def test_no_signature_converts_and_the_export_says_why_in_one_line(tag_run, tmp_path, capsys, format_name):
     from export.__main__ import main as export_main
 
