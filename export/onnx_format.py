@@ -87,25 +87,18 @@ def _nodes(graph):
                 yield from _nodes(attribute.g)
 
 
-def _rename(graph, renames):
-    """Rename values of the top graph (and their uses inside loop bodies)."""
+def _rename(graph, renames, top=True):
+    """Rename values of the top graph (its inputs, outputs and nodes) and their uses
+    inside loop bodies."""
     import onnx
 
-    for value in list(graph.input) + list(graph.output) + list(graph.value_info):
-        value.name = renames.get(value.name, value.name)
+    if top:
+        for value in list(graph.input) + list(graph.output) + list(graph.value_info):
+            value.name = renames.get(value.name, value.name)
     for node in graph.node:
         node.input[:] = [renames.get(name, name) for name in node.input]
-        node.output[:] = [renames.get(name, name) for name in node.output]
+        if top:
+            node.output[:] = [renames.get(name, name) for name in node.output]
         for attribute in node.attribute:
             if attribute.type == onnx.AttributeProto.GRAPH:
-                _rename_uses(attribute.g, renames)
-
-
-def _rename_uses(graph, renames):
-    import onnx
-
-    for node in graph.node:
-        node.input[:] = [renames.get(name, name) for name in node.input]
-        for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                _rename_uses(attribute.g, renames)
+                _rename(attribute.g, renames, top=False)
