@@ -52,15 +52,17 @@ def syntax(rows):
     one_tree      nothing after the root's node (or after a single leaf)
     no_empty_node no `]` right after a head
     """
-    inside = tf.sequence_mask(rows.lengths, tf.shape(rows.tokens)[1])
-    depth_after = rows.depth_before + tf.cast(rows.is_open, tf.int32) - tf.cast(rows.is_close, tf.int32)
-    last = tf.maximum(rows.lengths - 1, 0)
-    after_first = inside & (tf.range(tf.shape(rows.tokens)[1]) > 0)
-    previous_open = tf.pad(rows.is_open[:, :-1], [[0, 0], [1, 0]])
+    width = tf.shape(rows.tokens)[1]
+    inside = tf.sequence_mask(rows.lengths, width)
+    step = tf.cast(rows.is_open, tf.int32) - tf.cast(rows.is_close, tf.int32)
+    depth_after = rows.depth_before + step
+    after_first = inside & (tf.range(width) > 0)
+    # Shifted one token right; every op here holds for rows of no token at all.
+    previous_open = tf.pad(rows.is_open, [[0, 0], [1, 0]])[:, :width]
     return {
         "nonempty": rows.lengths > 0,
         "closes_open": tf.reduce_all(~inside | (depth_after >= 0), axis=1),
-        "all_closed": tf.equal(tf.gather(depth_after, last, batch_dims=1), 0),
+        "all_closed": tf.equal(tf.reduce_sum(step, axis=1), 0),
         "one_tree": tf.reduce_all(~after_first | (rows.depth_before >= 1), axis=1),
         "no_empty_node": ~tf.reduce_any(rows.is_close & previous_open, axis=1),
     }

@@ -57,6 +57,8 @@ def mutated(rng, text):
 
 def test_the_graph_refuses_exactly_what_the_python_parser_refuses():
     rng = np.random.default_rng(1)
+    _, only_empty = graph_parse(["", " "])  # rows of no token at all: every rule still computes
+    assert not only_empty["nonempty"].any()
     texts = ["", "  ", "]", "[a ]", "[a b ] c", "a b", "[a [b ] c ]"]
     trees = [listops.to_text(random_tree(rng)) for _ in range(300)]
     texts += [mutated(rng, text) for text in trees] + trees[:30]
