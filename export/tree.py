@@ -7,7 +7,8 @@ string [batch], the class names read from the asset `labels.txt` (line k for cla
 for ListOps the value as text).
 
 The tree is parsed in the graph (`zoo.data.tree_graph`, core TensorFlow ops only) into
-the rows the model was trained on; the sequential models read the token string itself.
+the rows the model was trained on (binarised for the binary Tree-LSTM); the sequential
+models read the token string itself.
 Requests are checked before any work (`export.requests`), in stages each bounded by the
 one before:
 1. 1 to MAX_BATCH trees of at most MAX_TREE_BYTES bytes each (before splitting);
@@ -29,6 +30,8 @@ from zoo.data import tree_graph
 from zoo.data.tokens import UNKNOWN
 
 LABELS_ASSET = "labels.txt"
+# What the model reads: the parsed tree, its left-branching binarisation, or the tokens.
+READS = ("tree", "binarized", "tokens")
 MAX_TREE_BYTES = 1 << 16
 # Nesting the per-depth counts of the parse are sized for ([batch, nodes, MAX_DEPTH + 1]).
 MAX_DEPTH = 64
@@ -47,9 +50,11 @@ class TreeServer(ServingModule):
     # Batch x tokens: 64 ListOps trees of the default's 200 tokens.
     DEFAULT_BUDGET = 12800
 
-    def __init__(self, model, assets, folder, budget=0, sequential=False, max_tokens=200):
+    def __init__(self, model, assets, folder, budget=0, reads="tree", max_tokens=200):
         super().__init__(model, name="tree_server", budget=budget)
-        self.sequential, self.max_tokens = sequential, int(max_tokens)
+        if reads not in READS:
+            raise ValueError(f"reads must be one of {READS}, received: {reads!r}")
+        self.reads, self.max_tokens = reads, int(max_tokens)
         path = folder / LABELS_ASSET
         path.write_text("".join(f"{name}\n" for name in assets["class_names"]), encoding="utf-8")
         self.labels = tf.saved_model.Asset(str(path))
@@ -92,10 +97,11 @@ class TreeServer(ServingModule):
         with tf.control_dependencies(list(held.values())):
             rows = tree_graph.TokenRows(*(tf.identity(getattr(rows, field.name))
                                           for field in dataclasses.fields(rows)))
-        if self.sequential:
+        if self.reads == "tokens":
             inputs = [self._ids(rows.tokens), rows.lengths]
         else:
-            node_tokens, parents, depths, slots = tree_graph.parse(rows, MAX_DEPTH)
+            parse = tree_graph.parse if self.reads == "tree" else tree_graph.binarized_parse
+            node_tokens, parents, depths, slots = parse(rows, MAX_DEPTH)
             inputs = [self._ids(node_tokens), parents, depths, slots]
         logits = self.model(inputs, training=False)
         class_id = tf.argmax(logits, -1, output_type=tf.int32)

@@ -44,9 +44,6 @@ from zoo.training.minibatch import MinibatchRule
 ASSETS_FILE = "trees.json"
 SEQUENTIAL = ("lstm", "gru")
 MODELS = (*TREE_LAYERS, *SEQUENTIAL)
-# The served graph parses the bracket tree; the binarised tree is not built in the graph.
-SERVED = ("tree-lstm", "tree-rnn", *SEQUENTIAL)
-NOT_SERVED = "the binarised tree is not built in the graph yet"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -308,10 +305,10 @@ class TreeTask(Task):
         return evaluate
 
     def serving(self, model, assets, folder, budget=0):
-        if assets["model"] not in SERVED:
-            raise InputError(f"classify_trees: not for {assets['model']} runs ({NOT_SERVED})")
-        return TreeServer(model, assets, folder, budget, sequential=assets["model"] in SEQUENTIAL,
-                          max_tokens=assets["max_tokens"])
+        model_kind = assets["model"]
+        reads = ("tokens" if model_kind in SEQUENTIAL else "binarized" if model_kind == "binary-tree-lstm"
+                 else "tree")
+        return TreeServer(model, assets, folder, budget, reads, assets["max_tokens"])
 
 
 def token_positions(ids, split, model):
@@ -353,8 +350,7 @@ def main(argv=None):
     if "deeper/accuracy" in result:
         line += f", deeper split {result['deeper/accuracy']:.4f}"
     print(f"{line} (validation accuracy {result['valid/accuracy']:.4f}) after {result['steps']} steps")
-    exported = (export_run(result["run_dir"], config.export_dir or None, config.model_name)
-                if config.model in SERVED else f"none ({config.model}: {NOT_SERVED})")
+    exported = export_run(result["run_dir"], config.export_dir or None, config.model_name)
     print_paths(TASK, result, exported)
 
 

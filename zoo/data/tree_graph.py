@@ -101,3 +101,106 @@ def parse(rows, max_depth):
         tf.gather(counts, tf.maximum(parents, 0), batch_dims=1), safe_depths, batch_dims=2)
     slots = tf.where(depths >= 1, own_rank - siblings_up_to_parent, 0)
     return tokens, parents, depths, slots
+
+
+def _rows_at(values, positions):
+    """values[b, positions[b, ...]] (positions clipped at 0: callers mask what is -1)."""
+    return tf.gather(values, tf.maximum(positions, 0), batch_dims=1)
+
+
+def _scattered(rows, positions, values, shape, empty):
+    """[batch, width] with `values` at (rows, positions) and `empty` elsewhere."""
+    indices = tf.stack([rows, positions], axis=1)
+    return tf.scatter_nd(indices, values - empty, shape) + empty
+
+
+def binarized_parse(rows, max_depth):
+    """`parse` of the left-branching binarised trees (`zoo.data.listops.binarized`): every
+    token a leaf, a list `[OP a_1 .. a_k ]` read as `(((([OP a_1) a_2) ..) a_k) ])`, inner
+    nodes with token "". Vectorised like `parse`, from it and the tokens:
+
+    - in pre-order a list q is its k + 1 inner nodes I_{k+1} .. I_1, its head, its
+      arguments' nodes, its `]`; so token p lands at out(p) = p + the inner nodes of the
+      lists opened up to p, and I_m of q at out(q) - m;
+    - the head's parent is I_1 (left), argument a's is I_a (right), `]`'s is I_{k+1}
+      (right), I_m's is I_{m+1} (left), and the top I_{k+1} is its list's place in its
+      parent list (right), as a leaf argument is;
+    - depths: an argument a of a list at depth D sits at D + k + 2 - a, so the depth of
+      a subtree's top is a sum over its ancestors, one cumsum of each subtree's share
+      added over its token span (a list's span ends at its matching `]`, found by rank
+      among the brackets of its level).
+    """
+    tokens = rows.tokens
+    batch, width = tf.shape(tokens)[0], tf.shape(tokens)[1]
+    position = tf.broadcast_to(tf.range(width)[None], [batch, width])
+    row = tf.broadcast_to(tf.range(batch)[:, None], [batch, width])
+    inside = tf.sequence_mask(rows.lengths, width)
+    is_node = inside & ~rows.is_close
+    _, parents, _, slots = parse(rows, max_depth)
+    node_position = tf.ragged.boolean_mask(position, is_node).to_tensor(-1)
+    real = node_position >= 0
+    node_row = tf.broadcast_to(tf.range(batch)[:, None], tf.shape(node_position))
+    # Per token: the parent list's token, the argument's number a (1-based), the list's k.
+    parent_token = tf.where(parents >= 0, _rows_at(node_position, parents), -1)
+    at = (node_row[real], node_position[real])
+    parent_of = _scattered(*at, parent_token[real], [batch, width], -1)
+    argument = _scattered(*at, slots[real] + 1, [batch, width], 0)
+    has_parent = is_node & (parent_of >= 0)
+    flat = row * width + tf.maximum(parent_of, 0)
+    arity = tf.reshape(tf.math.unsorted_segment_sum(
+        tf.reshape(tf.cast(has_parent, tf.int32), [-1]), tf.reshape(flat, [-1]), batch * width), [batch, width])
+    # The matching `]` of each list, and the list of each `]`: the r-th bracket of a level.
+    levels = max_depth + 1
+    open_level = tf.where(rows.is_open, rows.depth_before, -1)
+    close_level = tf.where(rows.is_close, rows.depth_before - 1, -1)
+    opens_so_far = tf.cumsum(tf.one_hot(open_level, levels, dtype=tf.int32), axis=1)
+    closes_so_far = tf.cumsum(tf.one_hot(close_level, levels, dtype=tf.int32), axis=1)
+    open_rank = tf.gather(opens_so_far, tf.maximum(open_level, 0), batch_dims=2) - 1
+    close_rank = tf.gather(closes_so_far, tf.maximum(close_level, 0), batch_dims=2) - 1
+    table = [batch, levels, width]
+    close_at = tf.scatter_nd(tf.stack([row[rows.is_close], close_level[rows.is_close],
+                                       close_rank[rows.is_close]], 1), position[rows.is_close], table)
+    open_at = tf.scatter_nd(tf.stack([row[rows.is_open], open_level[rows.is_open],
+                                      open_rank[rows.is_open]], 1), position[rows.is_open], table)
+    span_end = tf.where(rows.is_open, tf.gather_nd(close_at, tf.stack(
+        [row, tf.maximum(open_level, 0), tf.maximum(open_rank, 0)], -1)), position)
+    list_of_close = tf.gather_nd(open_at, tf.stack([row, tf.maximum(close_level, 0), tf.maximum(close_rank, 0)], -1))
+    out = position + tf.cumsum(tf.where(rows.is_open, arity + 1, 0), axis=1)
+    # Depth of each subtree's top: the shares k_P + 2 - a of it and its ancestors.
+    share = tf.where(has_parent, _rows_at(arity, parent_of) + 2 - argument, 0)
+    starts = tf.stack([row[is_node], position[is_node]], 1)
+    ends = tf.stack([row[is_node], span_end[is_node] + 1], 1)
+    top_depth = tf.cumsum(tf.scatter_nd(tf.concat([starts, ends], 0),
+                                        tf.concat([share[is_node], -share[is_node]], 0),
+                                        [batch, width + 1]), axis=1)[:, :width]
+    # The place of a subtree's top in its parent list: I_a of the parent, as a right child.
+    placed_parent = tf.where(has_parent, _rows_at(out, parent_of) - argument, -1)
+    placed_slot = tf.cast(has_parent, tf.int32)
+    # One node per token: a leaf, a list's head, or a `]`.
+    is_leaf = is_node & ~rows.is_open
+    close_list = tf.where(rows.is_close, list_of_close, 0)
+    token_parent = tf.where(is_leaf, placed_parent, tf.where(
+        rows.is_open, out - 1, _rows_at(out, close_list) - _rows_at(arity, close_list) - 1))
+    token_depth = tf.where(is_leaf, top_depth, tf.where(
+        rows.is_open, top_depth + arity + 1, _rows_at(top_depth, close_list) + 1))
+    token_slot = tf.where(is_leaf, placed_slot, tf.where(rows.is_open, 0, 1))
+    # The k + 1 inner nodes of each list: I_m at out(q) - m.
+    opens = tf.where(rows.is_open)
+    count = tf.gather_nd(arity, opens) + 1
+    m = tf.ragged.range(1, count + 1).flat_values
+    owner = tf.repeat(tf.range(tf.size(count)), count)
+    k_plus_1 = tf.gather(count, owner)
+    of_open = lambda values: tf.gather(tf.gather_nd(values, opens), owner)  # noqa: E731
+    inner_index = of_open(out) - m
+    inner_parent = tf.where(m < k_plus_1, inner_index - 1, of_open(placed_parent))
+    inner_slot = tf.where(m < k_plus_1, 0, of_open(placed_slot))
+    inner_depth = of_open(top_depth) + k_plus_1 - m
+    # Every node scattered to its place; the source token of inner nodes is -1 ("").
+    node_rows = tf.concat([row[inside], tf.gather(tf.cast(opens[:, 0], tf.int32), owner)], 0)
+    places = tf.concat([out[inside], inner_index], 0)
+    shape = [batch, tf.reduce_max(rows.lengths + tf.reduce_sum(tf.where(rows.is_open, arity + 1, 0), axis=1))]
+    source = _scattered(node_rows, places, tf.concat([position[inside], -tf.ones_like(m)], 0), shape, -1)
+    return (tf.where(source >= 0, _rows_at(tokens, source), ""),
+            _scattered(node_rows, places, tf.concat([token_parent[inside], inner_parent], 0), shape, -1),
+            _scattered(node_rows, places, tf.concat([token_depth[inside], inner_depth], 0), shape, -1),
+            _scattered(node_rows, places, tf.concat([token_slot[inside], inner_slot], 0), shape, 0))

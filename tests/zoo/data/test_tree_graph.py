@@ -72,3 +72,16 @@ def test_the_graph_refuses_exactly_what_the_python_parser_refuses():
             python_accepts = False
         assert held == python_accepts, text
     assert accepted.sum() >= 50 and (~accepted).sum() >= 200  # both verdicts are exercised
+
+
+def test_binarised_trees_parse_in_the_graph_as_in_python():
+    rng = np.random.default_rng(2)
+    trees = ([listops.random_expression(rng, max_depth=6) for _ in range(20)]
+             + [random_tree(rng) for _ in range(20)] + ["lone", listops.parse_tree("[a b ]")])
+    rows, _ = graph_parse([listops.to_text(tree) for tree in trees])
+    tokens, parents, depths, slots = tree_graph.binarized_parse(rows, MAX_DEPTH)
+    expected = tree_batch([listops.binarized(tree) for tree in trees])
+    np.testing.assert_array_equal(tokens.numpy().astype(str), expected.tokens.astype(str))
+    np.testing.assert_array_equal(parents, expected.parents)
+    np.testing.assert_array_equal(depths, expected.depths)
+    np.testing.assert_array_equal(slots, expected.child_slots)
