@@ -22,7 +22,7 @@ from char_lm_runs import smoke_config  # noqa: E402
 from event_files import load_events, scalar_series  # noqa: E402
 from seq2seq_pairs import word_pairs  # noqa: E402
 
-from recipes import char_lm, classify, seq2seq, tag  # noqa: E402
+from recipes import char_lm, classify, seq2seq, tag, tree  # noqa: E402
 from zoo.training.loop import train_and_evaluate  # noqa: E402
 
 STEPS = 8
@@ -75,6 +75,12 @@ def main(out):
         config = dataclasses.replace(tagger, strategy=strategy)
         result = train_and_evaluate(tag.TASK, config, out / f"tag-{strategy}", show_progress=False)
         losses[f"tag-{strategy}"] = record(result, out, f"tag-{strategy}")
+    # Whole trees per replica: rows of unequal node counts, the mean over trees.
+    trees = tree.TreeConfig(**{**tree.SMOKE, "logdir": str(out / "tree"), "steps": STEPS, "devices": 2})
+    for strategy in ("default", "mirrored"):
+        config = dataclasses.replace(trees, strategy=strategy)
+        result = train_and_evaluate(tree.TASK, config, out / f"tree-{strategy}", show_progress=False)
+        losses[f"tree-{strategy}"] = record(result, out, f"tree-{strategy}")
     losses["nan"] = nan_on_one_replica(clf)
     (out / "losses.json").write_text(json.dumps(losses))
 

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 from event_files import load_events, scalar_series
 from isolated import run_without_project
+from poisoned_update import assert_a_poisoned_update_is_skipped
 from run_folders import assert_resumes_like_a_straight_run, checkpoint_steps, has_checkpoint, only_run, wait_for
 
 from recipes import tag
@@ -20,8 +21,6 @@ from recipes.tag import SMOKE, TASK, TagConfig, main, split_of
 from zoo.data.conll import chunked
 from zoo.data.restoration import restoration_sentences
 from zoo.run.folders import restore_run
-from zoo.training.loop import train_and_evaluate
-from zoo.training.minibatch import MinibatchRule
 
 CASES = ["lower", "capitalised", "upper", "other"]
 MARKS = ["none", "comma", "period", "question", "colon", "semicolon"]
@@ -159,33 +158,10 @@ def test_a_conll_run_scores_entities_and_serves_tokens(tmp_path):
     assert len(labels[0]) == 6 and all(label in BIO for label in labels[0])
 
 
-class PoisonedRule(MinibatchRule):
-    """Makes the embedding NaN during update `poisoned` (a poisoned batch)."""
-
-    poisoned, calls = 3, 0
-
-    def train_step(self, *batch):
-        PoisonedRule.calls += 1
-        if PoisonedRule.calls != self.poisoned:
-            return super().train_step(*batch)
-        embedding = self.model.get_layer("embedding").embeddings
-        clean = embedding.numpy()
-        embedding.assign(np.full_like(clean, np.nan))
-        try:
-            return super().train_step(*batch)
-        finally:
-            embedding.assign(clean)
-
-
 # A second smoke run (about 10 s): slow; char_lm's guard test runs by default.
 @pytest.mark.slow
 def test_a_non_finite_update_is_skipped_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(tag, "MinibatchRule", PoisonedRule)
-    result = train_and_evaluate(TASK, TagConfig(**{**SMOKE, "logdir": str(tmp_path)}), show_progress=False)
-    assert "step 3: non-finite loss or gradient; update skipped" in capsys.readouterr().out
-    events = load_events(result["run_dir"])
-    assert scalar_series(events, "train/skipped_update") == {3: 1.0}
-    assert all(np.isfinite(w).all() for w in restore_run(result["run_dir"]).model.get_weights())
+    assert_a_poisoned_update_is_skipped(tag, TagConfig(**{**SMOKE, "logdir": str(tmp_path)}), monkeypatch, capsys)
 
 
 def tag_config(logdir, **changes):

@@ -9,9 +9,11 @@ import pytest
 import tensorflow as tf
 from event_files import load_events, scalar_series
 from isolated import run_without_project
+from poisoned_update import assert_a_poisoned_update_is_skipped
 from run_folders import assert_resumes_like_a_straight_run, only_run, run_folders
 
 from export.tree import MAX_DEPTH, TreeServer
+from recipes import tree
 from recipes.tree import SMOKE, TASK, TreeConfig, main, model_inputs, split_of, token_positions
 from zoo.data.listops import parse_tree
 from zoo.data.tree_batch import tree_batch
@@ -149,9 +151,6 @@ def test_every_model_trains_and_serves_as_the_python_model(model, tmp_path):
     main(["--smoke", "--model", model, "--logdir", str(tmp_path / "runs")])
     run_dir = only_run(tmp_path / "runs")
     version = run_dir / "export" / "tree" / "1"
-    if model == "binary-tree-lstm":  # the binarised tree is not built in the graph (docs/tree.md)
-        assert not version.exists()
-        return
     output = run_without_project(f"""
         import json, tensorflow as tf
         served = tf.saved_model.load({str(version)!r}).signatures["classify_trees"]
@@ -159,6 +158,11 @@ def test_every_model_trains_and_serves_as_the_python_model(model, tmp_path):
     """, cwd=tmp_path)
     np.testing.assert_allclose(json.loads(output.splitlines()[-1]), python_probabilities(run_dir, REQUESTS),
                                atol=1e-5)
+
+
+@pytest.mark.slow  # a second smoke run; char_lm's guard test runs by default
+def test_a_non_finite_update_is_skipped_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    assert_a_poisoned_update_is_skipped(tree, TreeConfig(**{**SMOKE, "logdir": str(tmp_path)}), monkeypatch, capsys)
 
 
 @pytest.mark.slow

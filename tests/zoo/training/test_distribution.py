@@ -1,9 +1,10 @@
 """tf.distribute (`zoo.training.distribution`): on 2 logical CPU devices, TBPTT(k1, k2) with k2 > k1
 and the minibatch rule give the losses and weights of 1 device with the same global
 batch; a run stopped on 2 replicas resumes on 1 with the same losses; a NaN on one
-replica makes both skip; seq2seq's token-weighted losses and the tagger's word-weighted
-ones too (these share one fresh interpreter, about 55 s: slow tests, which `.ci/run` runs
-after the default suite); bad settings are refused in one line."""
+replica makes both skip; seq2seq's token-weighted losses, the tagger's word-weighted
+ones and the tree recipe's batches of whole trees too (these share one fresh interpreter,
+about a minute: slow tests, which `.ci/run` runs after the default suite); bad settings
+are refused in one line."""
 
 import json
 import pathlib
@@ -72,6 +73,13 @@ def test_the_taggers_word_weighted_losses_on_two_replicas_equal_one_device(runs)
     """recipes.tag: each replica weighs its heads' mean by its share of the real words."""
     out, losses = runs
     assert_same(out, losses, "tag-default", "tag-mirrored")
+
+
+@pytest.mark.slow
+def test_tree_batches_on_two_replicas_equal_one_device(runs):
+    """recipes.tree: each replica takes whole trees (rows), and the loss is the mean over trees."""
+    out, losses = runs
+    assert_same(out, losses, "tree-default", "tree-mirrored")
 
 
 @pytest.mark.slow
