@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from finite_differences import assert_gradients_match
 
 from zoo.cells.ntm import SHIFTS, NTMCell, address, write
 
@@ -142,22 +143,7 @@ def test_gradients_equal_float64_finite_differences():
         return tf.reduce_sum(layer(sequence) * probe)
 
     variables = [sequence, *cell.weights]
-    with tf.GradientTape() as tape:
-        value = loss()
-    gradients = tape.gradient(value, variables)
-    step = 1e-6
-    for variable, gradient in zip(variables, gradients):
-        flat = variable.numpy().ravel()
-        for index in rng.choice(flat.size, size=min(6, flat.size), replace=False):
-            shifted = flat.copy()
-            shifted[index] += step
-            variable.assign(shifted.reshape(variable.shape))
-            up = loss().numpy()
-            shifted[index] -= 2 * step
-            variable.assign(shifted.reshape(variable.shape))
-            down = loss().numpy()
-            variable.assign(flat.reshape(variable.shape))
-            np.testing.assert_allclose(np.ravel(gradient)[index], (up - down) / (2 * step), rtol=1e-5, atol=1e-8)
+    assert_gradients_match(loss, variables, rng, entries=6)
 
 
 def test_config_round_trip_and_keras_file(tmp_path):

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from finite_differences import assert_gradients_match
 
 import zoo
 from zoo.data import listops
@@ -129,23 +130,7 @@ def test_gradients_equal_float64_finite_differences(kind):
         return tf.reduce_sum(layer(inputs, *structure) * probe)
 
     variables = [inputs, *layer.weights]
-    with tf.GradientTape() as tape:
-        value = loss()
-    gradients = tape.gradient(value, variables)
-    step = 1e-6
-    for variable, gradient in zip(variables, gradients):
-        flat = variable.numpy().ravel()
-        for index in rng.choice(flat.size, size=min(8, flat.size), replace=False):
-            shifted = flat.copy()
-            shifted[index] += step
-            variable.assign(shifted.reshape(variable.shape))
-            up = loss().numpy()
-            shifted[index] -= 2 * step
-            variable.assign(shifted.reshape(variable.shape))
-            down = loss().numpy()
-            variable.assign(flat.reshape(variable.shape))
-            numeric = (up - down) / (2 * step)
-            np.testing.assert_allclose(np.ravel(gradient)[index], numeric, rtol=1e-5, atol=1e-8)
+    assert_gradients_match(loss, variables, rng, entries=8)
 
 
 def chain(length):
