@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from export.portable import BATCH, Portable, PortableForms
-from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
+from export.requests import all_finite, any_shape, checked, dims, int64, string_batch, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.tokens import make_vectorizer
 
@@ -77,12 +77,8 @@ class ClassifierServer(ServingModule):
         return self._outputs(inputs["features"], inputs["lengths"], "features")
 
     def _classify_texts(self, texts):
-        texts = self.checked("classify", {"texts": texts}, [
-            (lambda inputs: (tf.size(inputs["texts"]) >= 1) & (tf.size(inputs["texts"]) <= MAX_BATCH),
-             f"texts: 1 to {MAX_BATCH} per request"),
-            (lambda inputs: tf.reduce_max(tf.strings.length(inputs["texts"])) <= MAX_TEXT_BYTES,
-             f"texts: at most {MAX_TEXT_BYTES} bytes each"),
-        ], {"texts": ([None], "string [batch]")})["texts"]
+        texts = self.checked("classify", {"texts": texts}, string_batch("texts", MAX_BATCH, MAX_TEXT_BYTES),
+                             {"texts": ([None], "string [batch]")})["texts"]
         ragged = self.vectorizer(texts)[:, :self.assets["max_steps"]]
         inputs = checked({"lengths": tf.cast(ragged.row_lengths(), tf.int32)}, [
             (lambda inputs: tf.reduce_all(inputs["lengths"] >= 1), "texts: every text needs at least one token"),

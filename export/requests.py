@@ -84,6 +84,17 @@ def within_budget(work, budget, what):
             f"{what} over the request budget of {budget} cell steps (set at export with --request-budget)")
 
 
+def string_batch(name, max_batch, max_bytes):
+    """The rules admitting a string [batch] input `name` of 1 to `max_batch` strings of at
+    most `max_bytes` bytes each: checked before the strings are split or decoded."""
+    return [
+        (lambda inputs: (tf.size(inputs[name]) >= 1) & (tf.size(inputs[name]) <= max_batch),
+         f"{name}: 1 to {max_batch} per request"),
+        (lambda inputs: tf.reduce_max(tf.strings.length(inputs[name])) <= max_bytes,
+         f"{name}: at most {max_bytes} bytes each"),
+    ]
+
+
 def all_finite(names, message):
     """The rule admitting inputs (or outputs) whose `names` hold finite values only."""
     return (lambda inputs: tf.reduce_all([tf.reduce_all(tf.math.is_finite(inputs[name])) for name in names]),

@@ -26,7 +26,7 @@ budget.
 import numpy as np
 import tensorflow as tf
 
-from export.requests import any_shape, checked, dims, int64, within_budget
+from export.requests import any_shape, checked, dims, int64, string_batch, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.restoration import fold_words, restore_text
 from zoo.data.tokens import UNKNOWN  # recipes.tag's layout: PAD_UNKNOWN, 0 padding, 1 unknown
@@ -65,10 +65,7 @@ class TaggerServer(ServingModule):
 
     def _tag(self, texts):
         texts = self.checked("tag", {"texts": texts}, [
-            (lambda inputs: (tf.size(inputs["texts"]) >= 1) & (tf.size(inputs["texts"]) <= MAX_BATCH),
-             f"texts: 1 to {MAX_BATCH} per request"),
-            (lambda inputs: tf.reduce_max(tf.strings.length(inputs["texts"])) <= MAX_TEXT_BYTES,
-             f"texts: at most {MAX_TEXT_BYTES} bytes each"),
+            *string_batch("texts", MAX_BATCH, MAX_TEXT_BYTES),
             (lambda inputs: int64(tf.reduce_sum(tf.strings.length(inputs["texts"]))) <= BYTES_PER_WORD * self.budget,
              f"texts: at most {BYTES_PER_WORD * self.budget} bytes in all ({BYTES_PER_WORD} a word of the request "
              f"budget of {self.budget} cell steps)"),

@@ -24,7 +24,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from export.requests import checked, int64, within_budget
+from export.requests import checked, int64, string_batch, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data import tree_graph
 from zoo.data.tokens import UNKNOWN
@@ -73,12 +73,8 @@ class TreeServer(ServingModule):
                             "depth": MAX_DEPTH})
 
     def _classify_trees(self, trees):
-        trees = self.checked("classify_trees", {"trees": trees}, [
-            (lambda inputs: (tf.size(inputs["trees"]) >= 1) & (tf.size(inputs["trees"]) <= MAX_BATCH),
-             f"trees: 1 to {MAX_BATCH} per request"),
-            (lambda inputs: tf.reduce_max(tf.strings.length(inputs["trees"])) <= MAX_TREE_BYTES,
-             f"trees: at most {MAX_TREE_BYTES} bytes each"),
-        ], {"trees": ([None], "string [batch]")})["trees"]
+        trees = self.checked("classify_trees", {"trees": trees}, string_batch("trees", MAX_BATCH, MAX_TREE_BYTES),
+                             {"trees": ([None], "string [batch]")})["trees"]
         split = checked({"trees": trees, "lengths": tf.cast(tf.strings.split(trees).row_lengths(), tf.int32)}, [
             (lambda inputs: tf.reduce_all(inputs["lengths"] <= self.max_tokens),
              f"trees: at most {self.max_tokens} tokens each, as in training"),

@@ -28,10 +28,11 @@ from keras import activations, constraints, initializers, ops, regularizers
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 
-def _check_units(units):
-    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
-        raise ValueError(f"Argument `units` must be a positive integer, received: {units!r}")
-    return int(units)
+def check_positive_int(name, value):
+    """`value` as an int; ValueError naming the argument `name` unless it is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"Argument `{name}` must be a positive integer, received: {value!r}")
+    return int(value)
 
 
 def _check_rate(name, rate):
@@ -81,7 +82,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = _check_units(units)
+        self.units = check_positive_int("units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)

@@ -1,15 +1,10 @@
 """Clockwork RNN cell: units in modules that run at several time scales."""
 
-import numbers
-
 import keras
 import numpy as np
 from keras import initializers, ops
 
-
-def exponential_periods(modules):
-    """T_i = 2^i for i = 0..modules-1, the paper's choice."""
-    return [2 ** i for i in range(modules)]
+from zoo.cells.base import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -46,8 +41,7 @@ class ClockworkCell(keras.layers.Layer):
     def __init__(self, units, periods=(1, 2, 4, 8), kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
-            raise ValueError(f"Argument `units` must be a positive integer, received: {units!r}")
+        units = check_positive_int("units", units)
         periods = [int(p) for p in periods]
         if not periods or any(p <= 0 for p in periods) or sorted(set(periods)) != periods:
             raise ValueError(f"Argument `periods` must be increasing positive integers, received: {periods!r}")

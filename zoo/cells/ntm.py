@@ -1,22 +1,15 @@
 """Neural Turing Machine cell: a controller with an N x M memory, one read and one write head."""
 
-import numbers
-
 import keras
 from keras import activations, initializers, ops
 
+from zoo.cells.base import check_positive_int
 from zoo.cells.lstm import LSTMCell
 
 # Shifts the heads may take: -1, 0, +1 (the paper's copy and repeat-copy setting).
 SHIFTS = 3
 # Guards the cosine's denominator (a zero memory row or key) and 0 ** gamma's gradient.
 EPSILON = 1e-6
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"Argument `{name}` must be a positive integer, received: {value!r}")
-    return int(value)
 
 
 def address(memory, key, strength, gate, shift, sharpening, previous):
@@ -95,9 +88,9 @@ class NTMCell(keras.layers.Layer):
 
     def __init__(self, units, memory_rows=16, memory_width=8, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        self.units = _positive_int("units", units)
-        self.memory_rows = _positive_int("memory_rows", memory_rows)
-        self.memory_width = _positive_int("memory_width", memory_width)
+        self.units = check_positive_int("units", units)
+        self.memory_rows = check_positive_int("memory_rows", memory_rows)
+        self.memory_width = check_positive_int("memory_width", memory_width)
         self.kernel_initializer = initializers.get(kernel_initializer)
         n, m = self.memory_rows, self.memory_width
         self.state_size = [self.units, self.units, m, n, n, n * m]

@@ -24,12 +24,10 @@ tree is high (for ListOps trees log-like in n) and any number of children, which
 child-sum cell needs.
 """
 
-import numbers
-
 import keras
 from keras import activations, initializers, ops
 
-from zoo.cells.base import _check_units
+from zoo.cells.base import check_positive_int
 from zoo.cells.gate_bias import gate_bias_initializer
 
 
@@ -44,7 +42,7 @@ class BottomUpTreeLayer(keras.layers.Layer):
     def __init__(self, units, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        self.units = _check_units(units)
+        self.units = check_positive_int("units", units)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -251,9 +249,7 @@ class NaryTreeLSTM(_TreeLSTM):
 
     def __init__(self, units, arity=2, forget_bias=1.0, **kwargs):
         super().__init__(units, forget_bias=forget_bias, **kwargs)
-        if isinstance(arity, bool) or not isinstance(arity, numbers.Integral) or arity <= 0:
-            raise ValueError(f"Argument `arity` must be a positive integer, received: {arity!r}")
-        self.arity = int(arity)
+        self.arity = check_positive_int("arity", arity)
 
     def weight_shapes(self, input_dim):
         columns = (self.arity + 3) * self.units
