@@ -22,7 +22,7 @@ def input_gradient_norms(model, inputs, labels, layer_name="embedding"):
     ids_at = next(k for k, tensor in enumerate(model.inputs) if tensor is layer.input)
     from_embedded = keras.Model([*model.inputs, layer.output], model.output)
 
-    @tf.function
+    @tf.function(reduce_retracing=True)  # splits and their last chunks differ in width
     def norms(labels, *inputs):
         embedded = layer(inputs[ids_at])
         with tf.GradientTape() as tape:
