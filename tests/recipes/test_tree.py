@@ -105,6 +105,21 @@ def test_token_positions_give_each_head_and_leaf_its_nesting_depth(model):
         np.testing.assert_array_equal(depth[keep], tree_batch([parse_tree(text)]).depths[0, :6])
 
 
+@pytest.mark.parametrize("model", ["lstm", "gru"])
+def test_a_batch_cut_to_its_longest_string_gives_the_logits_of_the_whole_width(model):
+    texts = ["[MAX 2 [MIN 4 7 ] 0 ]", "[SM 1 2 ]", "[MED 3 [MAX 1 9 8 ] 5 [MIN 0 2 ] ]"]
+    names = ["0"]
+    split = split_of([("0", parse_tree(t), t, 1) for t in texts], names, "t")
+    assets = {"vocabulary": sorted({token for t in texts for token in t.split()}), "class_names": names}
+    ids, lengths = model_inputs(split, assets, model)
+    config = TreeConfig(**{**SMOKE, "model": model})
+    network = TASK.build_model(config, assets)
+    wide = np.concatenate([ids, np.zeros((3, 40), np.int32)], axis=1)  # padded far past the longest
+    cut = tree.batch_width([tf.constant(wide[:2]), tf.constant(lengths[:2])], model)
+    assert cut[0].shape[1] == lengths[:2].max() < ids.shape[1]
+    np.testing.assert_allclose(network(cut).numpy(), network([wide[:2], lengths[:2]]).numpy(), atol=1e-6)
+
+
 def write(path, content):
     path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     return path
