@@ -8,7 +8,8 @@ from zoo.cells.lstm import LSTMCell
 
 # Shifts the heads may take: -1, 0, +1 (the paper's copy and repeat-copy setting).
 SHIFTS = 3
-# Guards the cosine's denominator (a zero memory row or key) and 0 ** gamma's gradient.
+# Guards the cosine's denominator (a zero memory row or key), the norms' derivatives at
+# zero (the flow penalty takes a second one) and 0 ** gamma's gradient.
 EPSILON = 1e-6
 
 
@@ -16,6 +17,7 @@ def address(memory, key, strength, gate, shift, sharpening, previous):
     """A head's weighting over the memory rows (Graves et al., 2014, section 3.3).
 
         w^c(i) = softmax_i(beta * K(k, M(i))),  K(u, v) = u . v / (|u| |v| + eps)   content
+                 |u| = sqrt(u . u + eps^2), smooth at a zero row
         w^g    = g w^c + (1 - g) w_{t-1}                                           interpolation
         w~(i)  = sum_j w^g(j) s((i - j) mod N)                                      circular shift
         w(i)   = (w~(i) + eps)^gamma / sum_j (w~(j) + eps)^gamma                    sharpening
@@ -25,7 +27,8 @@ def address(memory, key, strength, gate, shift, sharpening, previous):
     gamma [batch, 1] >= 1, previous w_{t-1} [batch, N]. Returns w [batch, N], summing to 1.
     """
     dot = ops.einsum("bnm,bm->bn", memory, key)
-    norms = ops.norm(memory, axis=-1) * ops.norm(key, axis=-1, keepdims=True)
+    norm = lambda x, **keep: ops.sqrt(ops.sum(ops.square(x), axis=-1, **keep) + EPSILON ** 2)
+    norms = norm(memory) * norm(key, keepdims=True)
     content = ops.softmax(strength * dot / (norms + EPSILON), axis=-1)
     gated = gate * content + (1.0 - gate) * previous
     # s[0] moves weight one row back (shift -1), s[1] keeps it, s[2] moves it one row on.

@@ -77,9 +77,11 @@ def _fused_sequence(cell):
     from zoo.fused.lstm import lstm_sequence
 
     tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
+    kind = type(cell)
+    if kind not in (LSTMCell, GRUCell, ElmanCell, LeakyCell, ReservoirCell):
+        return None  # the NTM and Clockwork cells run the cell loop
     if cell.activation is not tanh or cell.recurrent_dropout:
         return None
-    kind = type(cell)
     if kind is LSTMCell and cell.recurrent_activation is sigmoid:
         return lstm_sequence
     if kind is GRUCell and cell.recurrent_activation is sigmoid and cell.reset_after:
@@ -132,7 +134,7 @@ class RecurrentLayer(keras.layers.RNN):
                 and steps <= MAX_FUSED_STEPS and _fused_sequence(self.cell) is not None)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if not self.fused or self.cell.recurrent_dropout:
+        if not self.fused or getattr(self.cell, "recurrent_dropout", 0):  # NTM, Clockwork: none
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
         if mask is None:
             result = self._backend_kernel(sequences, initial_state, training)

@@ -29,8 +29,8 @@ def softmax(x):
 def numpy_address(memory, key, beta, g, s, gamma, previous, eps=1e-6):
     """Section 3.3, one row of the batch: content, interpolation, shift, sharpening."""
     n = len(memory)
-    cosine = np.array([key @ memory[i] / (np.linalg.norm(key) * np.linalg.norm(memory[i]) + eps)
-                       for i in range(n)])
+    norm = lambda u: np.sqrt(u @ u + eps ** 2)  # smooth at a zero row
+    cosine = np.array([key @ memory[i] / (norm(key) * norm(memory[i]) + eps) for i in range(n)])
     content = softmax(beta * cosine)
     gated = g * content + (1 - g) * previous
     # w~(i) = sum_j w^g(j) s(i - j mod N), s indexed by the shift -1, 0, +1.
