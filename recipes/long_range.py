@@ -4,6 +4,7 @@
     python -m recipes.long_range --smoke               # a tiny sweep, seconds
     python -m recipes.long_range --task copy --cells gru,lstm --lengths 10,50,100
     python -m recipes.long_range --cells reservoir --readout ridge   # closed-form ESN readout
+    python -m recipes.long_range --cells elman,ntm,clockwork --flow-penalties 0,1   # memory, clocks, Omega
     python -m recipes.long_range --resume runs/SWEEP/RUN   # continue one run of a sweep
 
 Every (cell, length) pair is its own run (`zoo.training.loop`: TensorBoard events with a
@@ -24,7 +25,7 @@ import tensorflow as tf
 
 from export.long_range import LongRangeServer, portable_forms
 from export.saved_model import export_run
-from zoo.cells import CELLS, time_scale_spread
+from zoo.cells import CELLS, MEMORY_AND_CLOCK_CELLS, time_scale_spread
 from zoo.data.synthetic import TASKS
 from zoo.evaluation.batched import row_chunks
 from zoo.evaluation.gradient_flow import gradient_norms_through_time, plot_png, recurrent_cells
@@ -35,6 +36,7 @@ from zoo.run.config import TrainingConfig, exit_on_input_error, setting
 from zoo.run.errors import InputError
 from zoo.run.folders import new_run_dir
 from zoo.run.task import Evaluation, Task
+from zoo.training.flow_penalty import flow_penalty, recurrent_layer
 from zoo.training.minibatch import GeneratedBatchRule
 from zoo.training.ridge import RidgeReadoutRule
 
@@ -63,7 +65,8 @@ class LongRangeConfig(TrainingConfig):
     task: str = setting("adding", "adding problem (regression), copy memory (per-step symbols) "
                         "or temporal order (4 classes)", choices=tuple(TASKS))
     cells: str = setting("elman,leaky,reservoir,gru,lstm", "comma-separated cells, each one run "
-                         "per length (a run folder holds one)")
+                         "per length (a run folder holds one); also ntm (a Neural Turing Machine "
+                         "with an LSTM controller of --units) and clockwork (the Clockwork RNN)")
     lengths: str = setting("10,30,100", "comma-separated sequence lengths T (the copy task's "
                            "blanks); the Elman network is expected to fail between the first "
                            "and the last")
@@ -89,6 +92,9 @@ class LongRangeConfig(TrainingConfig):
                                   above=0.0, maximum=1.0)
     input_scaling: float = setting(1.0, "reservoir: scale of its fixed input weights", above=0.0)
     reservoir_leak: float = setting(1.0, "reservoir: leak rate (1: no leak)", above=0.0, maximum=1.0)
+    flow_penalties: str = setting("0", "comma-separated strengths lambda of the information-flow "
+                                  "regulariser (Pascanu et al., 2013, eq. 9; zoo.training.flow_penalty), "
+                                  "each one run per cell and length: loss + lambda * Omega; 0: none")
     readout: str = setting("gradient", "how a reservoir's readout learns: by gradient like the "
                            "other cells, or in closed form (ridge regression on the states it "
                            "collects; not for the copy task, scored in nats)",
@@ -103,9 +109,9 @@ class LongRangeConfig(TrainingConfig):
     def __post_init__(self):
         super().__post_init__()
         for cell in self.cell_list():
-            if cell not in CELLS:
+            if cell not in CELLS and cell not in MEMORY_AND_CLOCK_CELLS:
                 raise InputError(f"--cells: unknown cell {cell!r}; expected some of "
-                                 f"{', '.join(CELLS)}")
+                                 f"{', '.join([*CELLS, *MEMORY_AND_CLOCK_CELLS])}")
         shortest = TASKS[self.task].minimum_length
         for length in self.length_list():
             if not shortest <= length <= 100000:
@@ -121,6 +127,19 @@ class LongRangeConfig(TrainingConfig):
         if self.readout == "ridge" and self.strategy != "default":
             raise InputError("--readout ridge fits the readout in closed form on one device; "
                              "expected --strategy default with it")
+        penalties = self.flow_penalty_list()
+        if any(not 0.0 <= value < float("inf") for value in penalties):
+            raise InputError(f"--flow-penalties {self.flow_penalties!r}: expected finite values >= 0")
+        if any(penalties) and self.readout == "ridge":
+            raise InputError("--flow-penalties: the ridge readout is fitted in closed form, with no gradient "
+                             "to penalise; expected 0 with --readout ridge")
+        if any(penalties) and self.jit_compile:
+            raise InputError("--flow-penalties: the penalty's second derivative through a loop of cell steps "
+                             "does not compile with XLA (tf2xla refuses its loop accumulators); expected "
+                             "--no-jit-compile with it")
+        if any(penalties) and self.layers != 1:
+            raise InputError(f"--flow-penalties: the penalty takes one recurrent layer; expected --layers 1, "
+                             f"received {self.layers}")
         if self.readout == "ridge" and TASKS[self.task].per_step:
             raise InputError(f"--readout ridge gives no probabilities, and the {self.task} task "
                              "is scored in nats: use --readout gradient")
@@ -131,10 +150,18 @@ class LongRangeConfig(TrainingConfig):
     def length_list(self):
         return parse_list("--lengths", self.lengths, int)
 
+    def flow_penalty_list(self):
+        return parse_list("--flow-penalties", self.flow_penalties, float)
+
     def one_run(self):
-        """(cell, length) of a run's config, which names one of each."""
+        """(cell, length) of a run's config, which names one of each (and one penalty)."""
         (cell,), (length,) = self.cell_list(), self.length_list()
         return cell, length
+
+    def penalty(self):
+        """The flow penalty's lambda of a run's config."""
+        (value,) = self.flow_penalty_list()
+        return value
 
 
 SMOKE = dict(lengths="6,12", units=8, batch_size=16, steps=6, warmup_steps=2, validate_every=3,
@@ -164,15 +191,28 @@ def cell_options(config, length):
     return {}
 
 
-def batch_loss(spec):
-    """loss(model, (inputs, targets), training): MSE, or cross-entropy in nats."""
+def task_loss(spec, outputs, targets):
+    """MSE, or cross-entropy in nats, of the model's outputs."""
+    if spec.regression:
+        return tf.reduce_mean(tf.square(outputs[:, 0] - targets))
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, outputs))
+
+
+def flow_penalty_of(model, spec, inputs, targets):
+    """Omega of the model's recurrent layer on a batch, under the task's loss."""
+    readout = model.get_layer("readout")
+    return flow_penalty(recurrent_layer(model), inputs, lambda h: task_loss(spec, readout(h), targets))
+
+
+def batch_loss(spec, penalty=0.0):
+    """loss(model, (inputs, targets), training): the task loss, plus penalty * Omega."""
 
     def loss(model, batch, training):
         inputs, targets = batch
-        outputs = model(inputs, training=training)
-        if spec.regression:
-            return tf.reduce_mean(tf.square(outputs[:, 0] - targets))
-        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, outputs))
+        value = task_loss(spec, model(inputs, training=training), targets)
+        if penalty:
+            value += penalty * flow_penalty_of(model, spec, inputs, targets)
+        return value
 
     return loss
 
@@ -191,7 +231,7 @@ class LongRangeTask(Task):
     module = __spec__.name
     assets_file = TASK_FILE
     config_class = LongRangeConfig
-    hparams = ("task", "cells", "lengths", "units", "layers", "batch_size", "steps", "lr",
+    hparams = ("task", "cells", "lengths", "flow_penalties", "units", "layers", "batch_size", "steps", "lr",
                "readout", "seed")
 
     def prepare(self, config, saved_assets=None):
@@ -208,7 +248,7 @@ class LongRangeTask(Task):
 
     def run_name(self, config):
         cell, length = config.one_run()
-        return f"{cell}-T{length}"
+        return f"{series(cell, config.penalty())}-T{length}"
 
     def describe(self, config, data):
         cell, length = config.one_run()
@@ -232,7 +272,7 @@ class LongRangeTask(Task):
                 features, readout, data.make_batch,
                 (lambda y: y[:, None]) if spec.regression else (lambda y: np.eye(spec.outputs)[y]),
                 config.ridge)
-        return GeneratedBatchRule(model, optimizer, batch_loss(spec), data.make_batch,
+        return GeneratedBatchRule(model, optimizer, batch_loss(spec, config.penalty()), data.make_batch,
                                      config.batch_size, config.clip_norm, config.clip_value,
                                      config.jit_compile)
 
@@ -241,6 +281,7 @@ class LongRangeTask(Task):
         spec = TASKS[config.task]
         baseline = spec.baseline(length)
         predict = tf.function(lambda x: model(x, training=False))
+        penalty_of = tf.function(lambda x, y: flow_penalty_of(model, spec, x, y))
         readout = model.get_layer("readout")
 
         def error_of(examples):
@@ -263,6 +304,8 @@ class LongRangeTask(Task):
             norms = gradient_norms_through_time(recurrent_cells(model), inputs, state, last_step_loss)
             metrics = {"valid/error": error, "valid/error_to_baseline": error / baseline,
                        "gradient_flow/first_to_last_ratio": norms[0] / norms[-1]}
+            if config.layers == 1:  # Omega on the 32 sequences, penalised or not
+                metrics["valid/flow_penalty"] = float(penalty_of(inputs, data.valid[1][:32]))
             outputs = {"valid_error": error, "baseline": baseline,
                        "trainable_parameters": sum(int(np.prod(w.shape)) for w in model.trainable_weights)}
             summary = f"valid {spec.error_name} {error:.4f} (baseline {baseline:.4f})"
@@ -285,22 +328,30 @@ class LongRangeTask(Task):
 TASK = LongRangeTask()
 
 
-def run_config(config, cell, length, sweep_dir):
-    """The config of one run of the sweep: one cell, one length, in the sweep's folder."""
-    name = f"{config.model_name or 'long_range_' + config.task}_{cell}_T{length}"
-    return dataclasses.replace(config, cells=cell, lengths=str(length), logdir=str(sweep_dir),
-                               model_name=name)
+def series(cell, penalty):
+    """A run's cell, and its flow penalty where it has one: `gru`, `gru-flow1`."""
+    return cell if not penalty else f"{cell}-flow{penalty:g}"
+
+
+def run_config(config, cell, length, sweep_dir, penalty=0.0):
+    """The config of one run of the sweep: one cell, one length, one flow penalty, in the
+    sweep's folder."""
+    name = f"{config.model_name or 'long_range_' + config.task}_{series(cell, penalty)}_T{length}"
+    return dataclasses.replace(config, cells=cell, lengths=str(length), flow_penalties=str(penalty),
+                               logdir=str(sweep_dir), model_name=name)
 
 
 def table_rows(config, results):
     """One dict per run: what the summary table shows."""
     spec = TASKS[config.task]
     rows = []
-    for (cell, length), (result, seconds) in results.items():
+    for (cell, length, penalty), (result, seconds) in results.items():
         baseline = spec.baseline(length)
-        rows.append({"cell": cell, "T": length, "test_error": result["test_error"],
+        rows.append({"cell": series(cell, penalty), "T": length, "flow_penalty": penalty,
+                     "test_error": result["test_error"],
                      "baseline": baseline, "error_to_baseline": result["test_error"] / baseline,
                      "solved": result["test_error"] <= SOLVED_SHARE * baseline,
+                     "gradient_flow_ratio": result["gradient_flow/first_to_last_ratio"],
                      "trainable_parameters": result["trainable_parameters"],
                      "seconds": round(seconds, 1)})
     return rows
@@ -319,16 +370,17 @@ def main(argv=None):
     results = {}
     for length in config.length_list():
         for cell in config.cell_list():
-            one = run_config(config, cell, length, sweep_dir)
-            started = time.perf_counter()
-            result = train_config(TASK, one)
-            if result is None:
-                print(f"sweep stopped; the runs so far are in {sweep_dir}")
-                return
-            exported = export_run(result["run_dir"], config.export_dir or None)
-            results[cell, length] = (result, time.perf_counter() - started)
-            print(f"{cell}, T = {length}: test error {result['test_error']:.4f} "
-                  f"(baseline {result['baseline']:.4f}); export: {exported}\n")
+            for penalty in config.flow_penalty_list():
+                one = run_config(config, cell, length, sweep_dir, penalty)
+                started = time.perf_counter()
+                result = train_config(TASK, one)
+                if result is None:
+                    print(f"sweep stopped; the runs so far are in {sweep_dir}")
+                    return
+                exported = export_run(result["run_dir"], config.export_dir or None)
+                results[cell, length, penalty] = (result, time.perf_counter() - started)
+                print(f"{series(cell, penalty)}, T = {length}: test error {result['test_error']:.4f} "
+                      f"(baseline {result['baseline']:.4f}); export: {exported}\n")
     spec = TASKS[config.task]
     heading = (f"Task: {config.task}; test {spec.error_name} ({config.test_examples} sequences) after "
                f"{config.steps} updates of {config.batch_size}, {config.units} units; solved: at most "

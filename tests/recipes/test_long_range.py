@@ -52,6 +52,22 @@ def test_the_smoke_sweep_trains_exports_and_writes_its_table(tmp_path):
         assert sorted(curve) == lengths
 
 
+def test_a_flow_penalty_sweep_runs_beside_the_unpenalised_runs_and_logs_omega(tmp_path):
+    main(["--smoke", "--logdir", str(tmp_path / "runs"), "--cells", "elman,ntm,clockwork", "--lengths", "6",
+          "--flow-penalties", "0,2"])
+    (sweep,) = (tmp_path / "runs").iterdir()
+    with open(sweep / "sweep.csv") as table:
+        rows = list(csv.DictReader(table))
+    assert [(row["cell"], float(row["flow_penalty"])) for row in rows] == [
+        ("elman", 0), ("elman-flow2", 2), ("ntm", 0), ("ntm-flow2", 2), ("clockwork", 0), ("clockwork-flow2", 2)]
+    for run in sorted(path for path in sweep.iterdir() if path.name[0].isdigit()):
+        omega = scalar_series(load_events(run), "valid/flow_penalty")
+        assert sorted(omega) == [3, 6] and all(np.isfinite(value) and value >= 0 for value in omega.values())
+    # The penalty moves the weights: the penalised runs end elsewhere from the same start.
+    errors = {row["cell"]: float(row["test_error"]) for row in rows}
+    assert errors["elman"] != errors["elman-flow2"] and errors["ntm"] != errors["ntm-flow2"]
+
+
 def one_run(tmp_path, **overrides):
     config = LongRangeConfig(**{**SMOKE, "logdir": str(tmp_path), **overrides})
     cell, = config.cell_list()
@@ -63,7 +79,8 @@ def readout_weights(run_dir):
     return [w.numpy() for w in restore_run(run_dir).model.get_layer("readout").weights]
 
 
-@pytest.mark.parametrize("cells,readout", [("gru", "gradient"), ("reservoir", "ridge")])
+@pytest.mark.parametrize("cells,readout", [("gru", "gradient"), ("reservoir", "ridge"), ("ntm", "gradient"),
+                                           ("clockwork", "gradient")])
 def test_a_stopped_run_resumes_to_the_uninterrupted_result(tmp_path, cells, readout):
     config = one_run(tmp_path, cells=cells, lengths="8", readout=readout)
     whole = train_and_evaluate(TASK, config, tmp_path / "whole", show_progress=False)
@@ -86,10 +103,11 @@ def test_a_ridge_readout_beats_the_mean_on_short_adding_sequences(tmp_path):
 # Fresh processes, 10-26 s: slow (CI runs it after the default suite).
 @pytest.mark.slow
 def test_exports_serve_without_the_project_as_the_python_model_predicts(tmp_path):
-    cases = {"adding": "12", "copy": "5", "temporal_order": "12"}
+    # The NTM (flat memory state) and the Clockwork cell (step-counter state) on two tasks.
+    cases = {"adding": ("ntm", "12"), "copy": ("clockwork", "5"), "temporal_order": ("lstm", "12")}
     expected = {}
-    for task, length in cases.items():
-        config = one_run(tmp_path, task=task, cells="lstm", lengths=length)
+    for task, (cell, length) in cases.items():
+        config = one_run(tmp_path, task=task, cells=cell, lengths=length)
         result = train_and_evaluate(TASK, config, tmp_path / task, show_progress=False)
         version = export_run(result["run_dir"])
         inputs, _ = TASKS[task].generate(np.random.default_rng(5), 3, int(length))
@@ -125,6 +143,11 @@ def test_exports_serve_without_the_project_as_the_python_model_predicts(tmp_path
     (["--task", "copy", "--readout", "ridge"], "--readout"),
     (["--units", "0"], "--units"),
     (["--spectral-radius", "-1"], "--spectral-radius"),
+    (["--flow-penalties", "0,-1"], "--flow-penalties"),
+    (["--flow-penalties", "nan"], "--flow-penalties"),
+    (["--cells", "reservoir", "--readout", "ridge", "--flow-penalties", "0.5"], "--flow-penalties"),
+    (["--layers", "2", "--flow-penalties", "0,1"], "--flow-penalties"),
+    (["--jit-compile", "--flow-penalties", "1"], "--flow-penalties"),
 ])
 def test_bad_flags_stop_with_one_line_and_write_nothing(tmp_path, capsys, flags, named):
     with pytest.raises(SystemExit) as stopped:
