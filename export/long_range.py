@@ -1,8 +1,20 @@
-"""The served module of `recipes.long_range` runs: one `predict` signature over raw sequences.
+"""The served module of `recipes.long_range` runs: `predict` over raw sequences, and
+`step`, one time step with the recurrent state carried by the client.
+
+    predict   sequences float32 [batch, time, features]      -> the task's prediction
+    step      inputs float32 [batch, features], state_L_K     -> the prediction as if the
+              sequence ended at this step, state_L_K           sequence ended here
+
+state_L_K is state tensor K of layer L, [batch, width] (`state_names`): h for an Elman
+cell, h and c for an LSTM, the NTM's h, c, read vector, read and write weightings and
+its memory flattened row-major to [batch, N * M], the Clockwork cell's h and step
+counter. All zeros start a sequence. Stepping a sequence through `step` gives at its
+last step what `predict` gives for the whole sequence.
 
 Requests are checked before any work (`export.requests`): 1 to MAX_BATCH sequences of
 1 to MAX_TIME steps with the task's feature count, finite values, batch x time cell
-steps within the export's budget; an output that overflows is refused.
+steps within the export's budget; states of the model's widths, finite, one row per
+input; an output that overflows is refused.
 """
 
 import numpy as np
@@ -12,14 +24,35 @@ from export.portable import BATCH, Portable, PortableForms
 from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.synthetic import ORDER_CLASSES, TASKS
+from zoo.evaluation.gradient_flow import recurrent_cells
 
 MAX_TIME = 100000  # the longest sequences the recipe trains on
+
+
+def state_names(model):
+    """[(name, width)] of the state tensors `step` carries: state_L_K, layer L's K-th."""
+    return [(f"state_{layer}_{k}", int(width)) for layer, cell in enumerate(recurrent_cells(model))
+            for k, width in enumerate(cell.state_size)]
+
+
+def step_outputs(model, inputs, states):
+    """(the model's outputs [batch, outputs] at one step, the new states): the stacked
+    cells' step, then the readout, as the whole model computes it at that step."""
+    hidden, new_states, offset = inputs, [], 0
+    for cell in recurrent_cells(model):
+        count = len(cell.state_size)
+        hidden, layer_states = cell(hidden, list(states[offset:offset + count]), training=False)
+        new_states += list(layer_states)
+        offset += count
+    return model.get_layer("readout")(hidden), new_states
 
 
 class LongRangeServer(ServingModule):
     """`predict`: sequences float32 [batch, time, features] -> the task's prediction:
     `prediction` [batch] (adding), `probabilities` [batch, 4] and `label` (temporal
-    order), or `probabilities` [batch, time, 10] and `symbol_ids` [batch, time] (copy)."""
+    order), or `probabilities` [batch, time, 10] and `symbol_ids` [batch, time] (copy).
+    `step`: one step, the states in and out (module docstring); the copy task's outputs
+    are [batch, 10] and [batch] there."""
 
     # The default model (one layer of 64 units) at this budget: docs/serving.md.
     DEFAULT_BUDGET = 1 << 20
@@ -28,8 +61,12 @@ class LongRangeServer(ServingModule):
         super().__init__(model, name="long_range_server", budget=budget)
         self.assets = assets
         self.predict = tf.function(self._predict, input_signature=[any_shape(tf.float32, "sequences")])
+        self.states = state_names(model)
+        self.step = tf.function(self._step, input_signature=[
+            any_shape(tf.float32, "inputs"), *(any_shape(tf.float32, name) for name, _ in self.states)])
         self.track_variables()
-        self.record_budget(folder, {"predict": "batch x time"}, {"batch": MAX_BATCH, "time": MAX_TIME})
+        self.record_budget(folder, {"predict": "batch x time", "step": "batch"},
+                           {"batch": MAX_BATCH, "time": MAX_TIME})
 
     def _predict(self, sequences):
         spec = TASKS[self.assets["task"]]
@@ -48,6 +85,41 @@ class LongRangeServer(ServingModule):
         outputs = checked({"outputs": self.model(sequences, training=False)}, [all_finite(
             ["outputs"], "sequences: values so large that the model output overflows; expected values on the "
              "scale of the task")])["outputs"]
+        return self._answer(spec, outputs)
+
+    def _step(self, inputs, *states):
+        spec = TASKS[self.assets["task"]]
+        shape = lambda request: dims(request["inputs"], 2)
+        rules = [
+            (lambda request: tf.equal(shape(request)[1], spec.features),
+             f"inputs: {spec.features} features, as in training"),
+            (lambda request: (shape(request)[0] >= 1) & (shape(request)[0] <= MAX_BATCH),
+             f"inputs: 1 to {MAX_BATCH} rows per request"),
+            within_budget(lambda request: int64(shape(request)[0]), self.budget, "inputs: batch"),
+            (lambda request: tf.reduce_all(tf.math.is_finite(request["inputs"])), "inputs: values must be finite"),
+        ]
+        for name, width in self.states:
+            rules += [
+                (lambda request, name=name, width=width: tf.reduce_all(
+                    dims(request[name], 3) == tf.stack([shape(request)[0], width, 0])),
+                 f"{name}: expected [batch, {width}], batch as in inputs"),
+                (lambda request, name=name: tf.reduce_all(tf.math.is_finite(request[name])),
+                 f"{name}: values must be finite"),
+            ]
+        request = self.checked("step", {"inputs": inputs, **{name: s for (name, _), s in zip(self.states, states)}},
+                               rules, {"inputs": ([None, spec.features], f"float32 [batch, {spec.features}]"),
+                                       **{name: ([None, width], f"float32 [batch, {width}]")
+                                          for name, width in self.states}})
+        outputs, new_states = step_outputs(self.model, request["inputs"], [request[name] for name, _ in self.states])
+        names = [name for name, _ in self.states]
+        result = checked({"outputs": outputs, **dict(zip(names, new_states))}, [all_finite(
+            ["outputs", *names], f"{', '.join(names)}: values so large that the step overflows; expected states "
+            "that step returned")])
+        return {**self._answer(spec, result["outputs"]), **{name: result[name] for name in names}}
+
+    @staticmethod
+    def _answer(spec, outputs):
+        """The task's served outputs of the model's outputs (per step or per sequence)."""
         if spec.regression:
             return {"prediction": outputs[:, 0]}
         probabilities = tf.nn.softmax(outputs)
@@ -58,12 +130,13 @@ class LongRangeServer(ServingModule):
                 "label": tf.gather(tf.constant(ORDER_CLASSES), class_id)}
 
     def signatures(self):
-        return {"predict": self.predict}
+        return {"predict": self.predict, "step": self.step}
 
     def warmup_requests(self):
         spec = TASKS[self.assets["task"]]
         inputs, _ = spec.generate(np.random.default_rng(0), 2, self.assets["length"])
-        return [("predict", {"sequences": inputs})]
+        zeros = {name: np.zeros((2, width), np.float32) for name, width in self.states}
+        return [("predict", {"sequences": inputs}), ("step", {"inputs": inputs[:, 0], **zeros})]
 
 
 def portable_forms(model, assets):

@@ -190,6 +190,21 @@ def cases(servers):
                                      "sequences: values must be finite"),
         "predict: a rank-2 request": ("long_range", "predict", {"sequences": floats([5, 2])},
                                       "sequences: expected float32 [batch, time, 2]"),
+        "long_range step: a state of the wrong width": (
+            "long_range", "step", {"inputs": floats([1, 2]), "state_0_0": floats([1, 9]), "state_0_1": floats([1, 8])},
+            "state_0_0: expected [batch, 8], batch as in inputs"),
+        "long_range step: states of another batch": (
+            "long_range", "step", {"inputs": floats([2, 2]), "state_0_0": floats([1, 8]), "state_0_1": floats([2, 8])},
+            "state_0_0: expected [batch, 8], batch as in inputs"),
+        "long_range step: NaN states": (
+            "long_range", "step", {"inputs": floats([1, 2]), "state_0_0": floats([1, 8]),
+                                   "state_0_1": floats([1, 8], float("nan"))}, "state_0_1: values must be finite"),
+        "long_range step: a feature too many": (
+            "long_range", "step", {"inputs": floats([1, 3]), "state_0_0": floats([1, 8]), "state_0_1": floats([1, 8])},
+            "inputs: 2 features, as in training"),
+        "long_range step: 256 rows": (
+            "long_range", "step", {"inputs": floats([256, 2]), "state_0_0": floats([256, 8]),
+                                   "state_0_1": floats([256, 8])}, "served: finite"),
         "generate: a max_length vector": ("char_lm", "generate", {**generate("a"), "max_length": ids([2], 3)},
                                           "max_length: expected an int32 scalar"),
         "decode_step: a rank-2 previous_ids": ("seq2seq", "decode_step", {**decode(), "previous_ids": ids([2, 1])},
@@ -271,7 +286,8 @@ def test_the_table_covers_every_signature(outcomes):
     table, _ = outcomes
     covered = {(recipe, signature) for recipe, signature, *_ in table.values()}
     assert covered == {("char_lm", "serving_default"), ("char_lm", "step"), ("char_lm", "generate"),
-                       ("classify", "classify"), ("long_range", "predict"), ("seq2seq", "translate"),
+                       ("classify", "classify"), ("long_range", "predict"), ("long_range", "step"),
+                       ("seq2seq", "translate"),
                        ("seq2seq", "encode"), ("seq2seq", "decode_step"), ("tag", "tag"), ("tag", "tag_tokens")}
 
 

@@ -114,14 +114,33 @@ def test_exports_serve_without_the_project_as_the_python_model_predicts(tmp_path
         np.save(tmp_path / f"{task}.npy", inputs)
         expected[task] = (version, restore_run(result["run_dir"]).model(inputs).numpy())
     output = run_without_project(f"""
-        import numpy as np, tensorflow as tf
+        import json, numpy as np, tensorflow as tf
         for task, version in {({task: str(v) for task, (v, _) in expected.items()})!r}.items():
-            served = tf.saved_model.load(version).signatures["predict"]
-            result = served(sequences=tf.constant(np.load({str(tmp_path)!r} + f"/{{task}}.npy")))
+            signatures = tf.saved_model.load(version).signatures
+            sequences = np.load({str(tmp_path)!r} + f"/{{task}}.npy")
+            result = signatures["predict"](sequences=tf.constant(sequences))
             for name, value in result.items():
                 np.save({str(tmp_path)!r} + f"/{{task}}.{{name}}.npy", value.numpy())
             print(task, sorted(result))
+            # step: the same sequences one step at a time, the states carried here; their
+            # widths are in the export's requests asset
+            step = signatures["step"]
+            declared = json.load(open(version + "/assets/requests.json"))["inputs"]["step"]
+            state = {{name: tf.zeros((len(sequences), spec["shape"][1])) for name, spec in declared.items()
+                     if name.startswith("state_")}}
+            stepped = []
+            for t in range(sequences.shape[1]):
+                out = step(inputs=tf.constant(sequences[:, t]), **state)
+                state = {{name: out[name] for name in state}}
+                stepped.append(out["probabilities" if "probabilities" in out else "prediction"].numpy())
+            print(task, "states", len(state))
+            np.save({str(tmp_path)!r} + f"/{{task}}.stepped.npy", np.stack(stepped, axis=1))
     """, cwd=tmp_path)
+    assert "adding states 6" in output and "copy states 2" in output  # the NTM's six, the Clockwork's two
+    for task in cases:
+        stepped = np.load(tmp_path / f"{task}.stepped.npy")
+        whole = np.load(tmp_path / f"{task}.{'prediction' if task == 'adding' else 'probabilities'}.npy")
+        np.testing.assert_allclose(stepped if task == "copy" else stepped[:, -1], whole, atol=1e-5)
     assert "adding ['prediction']" in output
     assert "copy ['probabilities', 'symbol_ids']" in output
     assert "temporal_order ['class_id', 'label', 'probabilities']" in output
