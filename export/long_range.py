@@ -159,4 +159,4 @@ def portable_forms(model, assets):
     return PortableForms(
         signatures=[Portable("predict", {"sequences": (tf.float32, (BATCH, None, spec.features))}, predict, example,
                              f"sequences: finite, [batch, time >= 1, {spec.features}] as the task generates them")],
-        refused={}, metadata=labels)
+        refused={"step": "the SavedModel serves it; its LiteRT and ONNX forms are not built yet"}, metadata=labels)
