@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.peers import interleaved_seconds, torch_update, torch_version
+from benchmarks.peers import torch_update, torch_version, zoo_against_torch
 from recipes.long_range import batch_loss
 from zoo.data.synthetic import TASKS
 from zoo.models.long_range import build_long_range_model
@@ -154,11 +154,7 @@ def main(argv=None):
         peers = {"zoo": zoo_step}
         if torch_version():
             peers["torch"] = torch_trainer(units, batches, model)
-        blocks = [interleaved_seconds(peers, arguments.steps) for _ in range(arguments.blocks)]
-        rate = {name: work / float(np.median([block[name] for block in blocks])) for name in peers}
-        spread = {name: f"{work / max(b[name] for b in blocks):.0f}-{work / min(b[name] for b in blocks):.0f}"
-                  for name in peers}
-        ratio = f"{rate['zoo'] / rate['torch']:.2f}x" if "torch" in rate else "-"
+        rate, spread, ratio = zoo_against_torch(peers, work, arguments.steps, arguments.blocks)
         print(f"{units:>5} {rate['zoo']:>11.0f} {rate.get('torch', float('nan')):>13.0f} {ratio:>9} "
               f"{spread['zoo']:>11} {spread.get('torch', '-'):>12}")
 

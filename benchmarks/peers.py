@@ -125,6 +125,18 @@ def interleaved_seconds(steps, rounds, warm_up=3):
     return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
+def zoo_against_torch(peers, work, rounds, blocks):
+    """(rate {peer: work per second, median over `blocks`}, spread {peer: "slowest-fastest"},
+    "zoo/torch" ratio text) of `peers` ("zoo", and "torch" where PyTorch is installed)
+    taking turns for `rounds` steps in each of `blocks` blocks; `work` is one step's."""
+    timed = [interleaved_seconds(peers, rounds) for _ in range(blocks)]
+    rate = {name: work / statistics.median([block[name] for block in timed]) for name in peers}
+    spread = {name: f"{work / max(b[name] for b in timed):.0f}-{work / min(b[name] for b in timed):.0f}"
+              for name in peers}
+    ratio = f"{rate['zoo'] / rate['torch']:.2f}x" if "torch" in rate else "-"
+    return rate, spread, ratio
+
+
 def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     """Print one row per cell and size: characters per second of the zoo layer, its own
     cell loop (`fused=False`), the Keras built-in and PyTorch (where `torch_device` is

@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.peers import interleaved_seconds, torch_update, torch_version
+from benchmarks.peers import torch_update, torch_version, zoo_against_torch
 from zoo.data import listops
 from zoo.data.tree_batch import tree_batch
 from zoo.models.tree_classifier import build_tree_classifier
@@ -130,11 +130,7 @@ def main(argv=None):
         peers = {"zoo": zoo_trainer(units, batches, vocab_size)}
         if torch_version():
             peers["torch"] = torch_trainer(units, batches, vocab_size)
-        blocks = [interleaved_seconds(peers, arguments.steps) for _ in range(arguments.blocks)]
-        rate = {name: nodes / float(np.median([block[name] for block in blocks])) for name in peers}
-        spread = {name: f"{nodes / max(b[name] for b in blocks):.0f}-{nodes / min(b[name] for b in blocks):.0f}"
-                  for name in peers}
-        ratio = f"{rate['zoo'] / rate['torch']:.2f}x" if "torch" in rate else "-"
+        rate, spread, ratio = zoo_against_torch(peers, nodes, arguments.steps, arguments.blocks)
         print(f"{units:>5} {rate['zoo']:>11.0f} {rate.get('torch', float('nan')):>13.0f} {ratio:>9} "
               f"{spread['zoo']:>10} {spread.get('torch', '-'):>12}")
 
