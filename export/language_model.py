@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from export.portable import BATCH, Portable, PortableForms
-from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
+from export.requests import all_finite, any_shape, checked, dims, int64, state_rules, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.decoding import sample_sequence
 from zoo.decoding.language_model import language_model_step
@@ -134,16 +134,8 @@ class LanguageModelServer(ServingModule):
         ]
 
     def _state_rules(self):
-        rules = []
-        for name, width in zip(self.state_names, self.state_widths):
-            rules += [
-                (lambda inputs, name=name, width=width: tf.reduce_all(
-                    dims(inputs[name], 2) == tf.stack([dims(inputs["token_ids"], 1)[0], width])),
-                 f"{name}: expected [batch, {width}], batch as in token_ids"),
-                (lambda inputs, name=name: tf.reduce_all(tf.math.is_finite(inputs[name])),
-                 f"{name}: values must be finite"),
-            ]
-        return rules
+        return state_rules(zip(self.state_names, self.state_widths),
+                           lambda inputs: dims(inputs["token_ids"], 1)[0], "token_ids")
 
     def _logits(self, token_ids):
         token_ids = self.checked("serving_default", {"token_ids": token_ids}, self._token_rules(MAX_TIME),

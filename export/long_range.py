@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from export.portable import BATCH, Portable, PortableForms
-from export.requests import all_finite, any_shape, checked, dims, int64, within_budget
+from export.requests import all_finite, any_shape, checked, dims, int64, state_rules, within_budget
 from export.serving import MAX_BATCH, ServingModule
 from zoo.data.synthetic import ORDER_CLASSES, TASKS
 from zoo.evaluation.gradient_flow import recurrent_cells
@@ -97,15 +97,7 @@ class LongRangeServer(ServingModule):
              f"inputs: 1 to {MAX_BATCH} rows per request"),
             within_budget(lambda request: int64(shape(request)[0]), self.budget, "inputs: batch"),
             (lambda request: tf.reduce_all(tf.math.is_finite(request["inputs"])), "inputs: values must be finite"),
-        ]
-        for name, width in self.states:
-            rules += [
-                (lambda request, name=name, width=width: tf.reduce_all(
-                    dims(request[name], 3) == tf.stack([shape(request)[0], width, 0])),
-                 f"{name}: expected [batch, {width}], batch as in inputs"),
-                (lambda request, name=name: tf.reduce_all(tf.math.is_finite(request[name])),
-                 f"{name}: values must be finite"),
-            ]
+        ] + state_rules(self.states, lambda request: shape(request)[0], "inputs")
         request = self.checked("step", {"inputs": inputs, **{name: s for (name, _), s in zip(self.states, states)}},
                                rules, {"inputs": ([None, spec.features], f"float32 [batch, {spec.features}]"),
                                        **{name: ([None, width], f"float32 [batch, {width}]")

@@ -101,6 +101,21 @@ def all_finite(names, message):
             message)
 
 
+def state_rules(states, batch_of, batch_input):
+    """Rules admitting each carried state (`states`: [(name, width)]) of shape [batch,
+    width], batch `batch_of(inputs)` as in input `batch_input`, with finite values."""
+    rules = []
+    for name, width in states:
+        rules += [
+            (lambda inputs, name=name, width=width: tf.reduce_all(
+                dims(inputs[name], 2) == tf.stack([batch_of(inputs), width])),
+             f"{name}: expected [batch, {width}], batch as in {batch_input}"),
+            (lambda inputs, name=name: tf.reduce_all(tf.math.is_finite(inputs[name])),
+             f"{name}: values must be finite"),
+        ]
+    return rules
+
+
 def int64(value):
     return tf.cast(value, tf.int64)
 
