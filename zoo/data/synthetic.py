@@ -16,6 +16,11 @@ symbols) and targets, drawn from a NumPy generator, so batch b of a run is drawn
   everywhere except B at the start, E at the end, and X or Y at two steps t1 in [0.1 T,
   0.2 T) and t2 in [0.5 T, 0.6 T); the class is the order XX, XY, YX or YY. Guessing
   errs 3 times in 4.
+- NTM copy (Graves, Wayne & Danihelka, 2014, section 4.1): L random 8-bit vectors, then a
+  delimiter flag on a ninth input channel, then L blank steps in which the network writes
+  the vectors back; the targets are the vectors, scored at those last L steps. The error
+  is bits wrong per sequence; an input-blind guess gets half the 8 L bits wrong. A run
+  trains on L drawn from 1-20 (one L per batch) and is tested at longer L unretrained.
 """
 
 import dataclasses
@@ -25,6 +30,8 @@ import numpy as np
 
 COPY_SYMBOLS, COPY_BLANK, COPY_MARKER, COPY_ALPHABET, COPY_RECALLED = 8, 8, 9, 10, 10
 ORDER_ALPHABET = "abcdBEXY"
+NTM_COPY_BITS = 8
+NTM_COPY_TRAINED = (1, 20)  # the lengths a run trains on, as in the paper
 ORDER_CLASSES = ("XX", "XY", "YX", "YY")
 
 
@@ -76,6 +83,17 @@ def temporal_order(rng, count, length):
     return one_hot(ids, len(ORDER_ALPHABET)), (2 * which[:, 0] + which[:, 1]).astype(np.int32)
 
 
+def ntm_copy(rng, count, length):
+    """(inputs [count, 2 length + 1, 9], targets [count, length, 8] float32 bits): the
+    vectors on channels 0-7 of the first `length` steps, the delimiter on channel 8 of the
+    next; the targets are the vectors, which the last `length` steps score."""
+    bits = rng.integers(0, 2, (count, length, NTM_COPY_BITS)).astype(np.float32)
+    inputs = np.zeros((count, 2 * length + 1, NTM_COPY_BITS + 1), np.float32)
+    inputs[:, :length, :NTM_COPY_BITS] = bits
+    inputs[:, length, NTM_COPY_BITS] = 1.0
+    return inputs, bits
+
+
 @dataclasses.dataclass(frozen=True)
 class SyntheticProblem:
     """A task's shape and scoring.
@@ -83,11 +101,16 @@ class SyntheticProblem:
     Attributes:
         generate: `generate(rng, count, length)` -> (inputs, targets).
         features: Input features per step.
-        outputs: 1 (regression) or the number of classes.
-        per_step: Whether every step has a target (else only the sequence).
+        outputs: 1 (regression), the number of classes, or of bits where `bits`.
+        per_step: Whether steps have targets (else only the sequence): every step, or
+            where `bits`, the last steps, as many as the targets have.
         error_name: What the error is (the table's unit).
         baseline: `baseline(length)`: the error of the best input-blind guess.
         minimum_length: The shortest sequence the task is defined for.
+        bits: Whether the outputs are independent bits (sigmoid), not one value or class.
+        trained_lengths: (shortest, longest) lengths a run trains on, one drawn per
+            batch, where the task measures length generalisation (its runs are tested at
+            other lengths); None: a run trains and is tested at one length.
     """
     generate: object
     features: int
@@ -96,14 +119,19 @@ class SyntheticProblem:
     error_name: str
     baseline: object
     minimum_length: int
+    bits: bool = False
+    trained_lengths: tuple = None
 
     @property
     def regression(self):
-        return self.outputs == 1
+        return self.outputs == 1 and not self.bits
 
     def steps(self, length):
-        """Time steps of a sequence at `length` (the copy task adds 20 to its blanks)."""
-        return length + 2 * COPY_RECALLED if self.generate is copy_memory else length
+        """Time steps of a sequence at `length` (the copy task adds 20 to its blanks, the
+        NTM copy task a delimiter and the written copy)."""
+        if self.generate is copy_memory:
+            return length + 2 * COPY_RECALLED
+        return 2 * length + 1 if self.generate is ntm_copy else length
 
 
 TASKS = {
@@ -114,4 +142,7 @@ TASKS = {
                           lambda blanks: COPY_RECALLED * math.log(COPY_SYMBOLS) / (blanks + 20), 1),
     "temporal_order": SyntheticProblem(temporal_order, len(ORDER_ALPHABET), 4, False, "error rate",
                                     lambda length: 0.75, 10),
+    "ntm_copy": SyntheticProblem(ntm_copy, NTM_COPY_BITS + 1, NTM_COPY_BITS, True, "bits wrong per sequence",
+                              lambda length: NTM_COPY_BITS * length / 2, 1, bits=True,
+                              trained_lengths=NTM_COPY_TRAINED),
 }

@@ -74,3 +74,18 @@ def test_the_same_seed_gives_the_same_batch():
         second = task.generate(np.random.default_rng([3, 0, 7]), 4, 12)
         for a, b in zip(first, second):
             np.testing.assert_array_equal(a, b)
+
+
+def test_ntm_copy_holds_the_vectors_a_delimiter_then_blanks_and_half_the_bits_is_the_baseline():
+    length = 7
+    inputs, targets = TASKS["ntm_copy"].generate(np.random.default_rng(4), 4096, length)
+    assert inputs.shape == (4096, 2 * length + 1, 9) and targets.shape == (4096, length, 8)
+    assert TASKS["ntm_copy"].steps(length) == 2 * length + 1
+    np.testing.assert_array_equal(inputs[:, :length, :8], targets)
+    np.testing.assert_array_equal(inputs[:, :length, 8], 0)
+    np.testing.assert_array_equal(inputs[:, length], np.eye(9)[8][None].repeat(4096, 0))  # the delimiter alone
+    np.testing.assert_array_equal(inputs[:, length + 1:], 0)
+    assert set(np.unique(targets)) == {0.0, 1.0}
+    # An input-blind guess (all zeros) gets half the 8 L bits wrong on average.
+    wrong = targets.sum(axis=(1, 2))
+    assert abs(wrong.mean() - TASKS["ntm_copy"].baseline(length)) < 4 * wrong.std() / np.sqrt(len(wrong))
