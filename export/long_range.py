@@ -50,9 +50,10 @@ def step_outputs(model, inputs, states):
 class LongRangeServer(ServingModule):
     """`predict`: sequences float32 [batch, time, features] -> the task's prediction:
     `prediction` [batch] (adding), `probabilities` [batch, 4] and `label` (temporal
-    order), or `probabilities` [batch, time, 10] and `symbol_ids` [batch, time] (copy).
-    `step`: one step, the states in and out (module docstring); the copy task's outputs
-    are [batch, 10] and [batch] there."""
+    order), `probabilities` [batch, time, 10] and `symbol_ids` [batch, time] (copy), or
+    `bit_probabilities` and `bits` [batch, time, 8] (NTM copy: the copy is the last L steps
+    of a request of 2 L + 1). `step`: one step, the states in and out (module docstring);
+    the per-step tasks' outputs lose their time axis there."""
 
     # The default model (one layer of 64 units) at this budget: docs/serving.md.
     DEFAULT_BUDGET = 1 << 20
@@ -114,6 +115,8 @@ class LongRangeServer(ServingModule):
         """The task's served outputs of the model's outputs (per step or per sequence)."""
         if spec.regression:
             return {"prediction": outputs[:, 0]}
+        if spec.bits:
+            return {"bit_probabilities": tf.sigmoid(outputs), "bits": tf.cast(outputs > 0, tf.int32)}
         probabilities = tf.nn.softmax(outputs)
         if spec.per_step:
             return {"probabilities": probabilities, "symbol_ids": tf.argmax(outputs, -1, tf.int32)}
@@ -138,11 +141,9 @@ def portable_forms(model, assets):
     spec = TASKS[assets["task"]]
 
     def predict(inputs):
-        outputs = model(inputs["sequences"], training=False)
-        if spec.regression:
-            return {"prediction": outputs[:, 0]}
-        key = "symbol_ids" if spec.per_step else "class_id"
-        return {"probabilities": tf.nn.softmax(outputs), key: tf.argmax(outputs, -1, tf.int32)}
+        answer = LongRangeServer._answer(spec, model(inputs["sequences"], training=False))
+        answer.pop("label", None)
+        return answer
 
     def example(batch, rng):
         return {"sequences": spec.generate(rng, batch, min(assets["length"], 40))[0].astype(np.float32)}

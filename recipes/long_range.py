@@ -5,13 +5,16 @@
     python -m recipes.long_range --task copy --cells gru,lstm --lengths 10,50,100
     python -m recipes.long_range --cells reservoir --readout ridge   # closed-form ESN readout
     python -m recipes.long_range --cells elman,ntm,clockwork --flow-penalties 0,1   # memory, clocks, Omega
+    python -m recipes.long_range --task ntm_copy --cells lstm,ntm --lengths 20,30,50,100 --units 100
     python -m recipes.long_range --resume runs/SWEEP/RUN   # continue one run of a sweep
 
 Every (cell, length) pair is its own run (`zoo.training.loop`: TensorBoard events with a
 gradient-flow-through-time plot, checkpoints, a SavedModel export) in one sweep folder;
 the sweep ends with a table of test error against the task's baseline
 (`sweep.md`, `sweep.csv`, printed, and in TensorBoard beside a plot of error against
-length per cell). Budget: every run gets the same number of updates of the same batch
+length per cell). The NTM copy task measures length generalisation instead: one run per
+cell trains on lengths 1-20 and is tested at each of `--lengths`, one row each. Budget:
+every run gets the same number of updates of the same batch
 size and the same hidden size (`--units`); their parameter counts differ (the table
 shows them).
 """
@@ -62,14 +65,15 @@ MAX_GENERATED_STEPS = 50_000_000
 
 @dataclasses.dataclass(frozen=True)
 class LongRangeConfig(TrainingConfig):
-    task: str = setting("adding", "adding problem (regression), copy memory (per-step symbols) "
-                        "or temporal order (4 classes)", choices=tuple(TASKS))
+    task: str = setting("adding", "adding problem (regression), copy memory (per-step symbols), "
+                        "temporal order (4 classes) or the NTM's copy task (8-bit vectors; trains "
+                        "on lengths 1-20, tested at --lengths)", choices=tuple(TASKS))
     cells: str = setting("elman,leaky,reservoir,gru,lstm", "comma-separated cells, each one run "
                          "per length (a run folder holds one); also ntm (a Neural Turing Machine "
                          "with an LSTM controller of --units) and clockwork (the Clockwork RNN)")
     lengths: str = setting("10,30,100", "comma-separated sequence lengths T (the copy task's "
-                           "blanks); the Elman network is expected to fail between the first "
-                           "and the last")
+                           "blanks; ntm_copy: the lengths its runs are tested at); the Elman "
+                           "network is expected to fail between the first and the last")
     units: int = setting(64, "hidden size of every cell (the reservoir's too): the sweep's budget "
                          "is equal updates, batch and units", minimum=1, maximum=4096)
     layers: int = setting(1, "stacked recurrent layers", minimum=1, maximum=8)
@@ -92,6 +96,11 @@ class LongRangeConfig(TrainingConfig):
                                   above=0.0, maximum=1.0)
     input_scaling: float = setting(1.0, "reservoir: scale of its fixed input weights", above=0.0)
     reservoir_leak: float = setting(1.0, "reservoir: leak rate (1: no leak)", above=0.0, maximum=1.0)
+    memory_rows: int = setting(0, "NTM: memory rows N; 0: the task's, 128 for ntm_copy (as in "
+                               "Graves et al., 2014, so that 100 vectors fit), 16 otherwise",
+                               minimum=0, maximum=4096)
+    memory_width: int = setting(0, "NTM: size M of a memory row; 0: 20 for ntm_copy (as in the "
+                                "paper), 8 otherwise", minimum=0, maximum=4096)
     flow_penalties: str = setting("0", "comma-separated strengths lambda of the information-flow "
                                   "regulariser (Pascanu et al., 2013, eq. 9; zoo.training.flow_penalty), "
                                   "each one run per cell and length: loss + lambda * Omega; 0: none")
@@ -117,13 +126,13 @@ class LongRangeConfig(TrainingConfig):
             if not shortest <= length <= 100000:
                 raise InputError(f"--lengths: {length} is outside {shortest}..100000, the lengths "
                                  f"the {self.task} task takes")
+        longest = TASKS[self.task].steps(max(self.length_list()))
         for flag, count in (("--validation-examples", self.validation_examples),
                             ("--test-examples", self.test_examples), ("--batch-size", self.batch_size)):
-            steps = count * max(self.length_list())
-            if steps > MAX_GENERATED_STEPS:
-                raise InputError(f"{flag} {count} x the longest of --lengths ({max(self.length_list())}) "
-                                 f"is {steps} steps; expected at most {MAX_GENERATED_STEPS}, the "
-                                 "generated sequences held in memory at once")
+            if count * longest > MAX_GENERATED_STEPS:
+                raise InputError(f"{flag} {count} x the steps of the longest of --lengths ({longest}) "
+                                 f"is {count * longest} steps; expected at most {MAX_GENERATED_STEPS}, "
+                                 "the generated sequences held in memory at once")
         if self.readout == "ridge" and self.strategy != "default":
             raise InputError("--readout ridge fits the readout in closed form on one device; "
                              "expected --strategy default with it")
@@ -154,9 +163,19 @@ class LongRangeConfig(TrainingConfig):
         return parse_list("--flow-penalties", self.flow_penalties, float)
 
     def one_run(self):
-        """(cell, length) of a run's config, which names one of each (and one penalty)."""
-        (cell,), (length,) = self.cell_list(), self.length_list()
+        """(cell, length) of a run's config, which names one cell (and one penalty): its
+        length, or where the task trains across lengths, the longest it trains on (its
+        validation length; the run is tested at each of --lengths)."""
+        (cell,) = self.cell_list()
+        trained = TASKS[self.task].trained_lengths
+        if trained:
+            return cell, trained[1]
+        (length,) = self.length_list()
         return cell, length
+
+    def test_lengths(self):
+        """The lengths a run of this config is tested at."""
+        return self.length_list() if TASKS[self.task].trained_lengths else [self.one_run()[1]]
 
     def penalty(self):
         """The flow penalty's lambda of a run's config."""
@@ -174,7 +193,7 @@ class Generated:
     assets: dict
     make_batch: object
     valid: tuple
-    test: tuple
+    test: dict  # {length: (inputs, targets)}
 
 
 def cell_options(config, length):
@@ -185,16 +204,32 @@ def cell_options(config, length):
         shortest = 2.0 if config.trainable_leak else 1.0
         return {"leak": time_scale_spread(config.units, max(longest, shortest), shortest),
                 "trainable_leak": config.trainable_leak}
+    if cell == "ntm":
+        rows, width = (128, 20) if config.task == "ntm_copy" else (16, 8)
+        return {"memory_rows": config.memory_rows or rows, "memory_width": config.memory_width or width}
     if cell == "reservoir":
         return {"spectral_radius": config.spectral_radius, "connectivity": config.connectivity,
                 "input_scaling": config.input_scaling, "leak": config.reservoir_leak}
     return {}
 
 
+def scored(spec, outputs, targets):
+    """The outputs the targets score: all of them, or for bits, the last steps, as many as
+    the targets have (the written copy)."""
+    if not spec.bits:
+        return outputs
+    if isinstance(outputs, np.ndarray):
+        return outputs[:, outputs.shape[1] - targets.shape[1]:]
+    return outputs[:, tf.shape(outputs)[1] - tf.shape(targets)[1]:]  # lengths vary between batches
+
+
 def task_loss(spec, outputs, targets):
-    """MSE, or cross-entropy in nats, of the model's outputs."""
+    """MSE, cross-entropy in nats, or for bits the mean binary cross-entropy in nats per
+    bit, of the model's outputs."""
     if spec.regression:
         return tf.reduce_mean(tf.square(outputs[:, 0] - targets))
+    if spec.bits:
+        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(targets, scored(spec, outputs, targets)))
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, outputs))
 
 
@@ -221,6 +256,8 @@ def task_error(spec, outputs, targets):
     """The task's error of outputs (NumPy) against targets, as in the table."""
     if spec.regression:
         return float(np.mean(np.square(outputs[:, 0] - targets)))
+    if spec.bits:  # bits wrong per sequence: a bit is 1 where its logit is positive
+        return float(np.mean(np.sum((scored(spec, outputs, targets) > 0) != (targets > 0.5), axis=(1, 2))))
     if spec.per_step:
         return float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, outputs)))
     return float(np.mean(np.argmax(outputs, -1) != targets))
@@ -239,20 +276,30 @@ class LongRangeTask(Task):
         spec = TASKS[config.task]
 
         def make_batch(index):
-            return spec.generate(np.random.default_rng([config.seed, 0, index]), config.batch_size, length)
+            rng = np.random.default_rng([config.seed, 0, index])
+            drawn = int(rng.integers(spec.trained_lengths[0], length + 1)) if spec.trained_lengths else length
+            return spec.generate(rng, config.batch_size, drawn)
 
         return Generated(
             {"task": config.task, "length": length}, make_batch,
             spec.generate(np.random.default_rng([config.seed, 1]), config.validation_examples, length),
-            spec.generate(np.random.default_rng([config.seed, 2]), config.test_examples, length))
+            {test: spec.generate(np.random.default_rng([config.seed, 2] + ([test] if spec.trained_lengths else [])),
+                                 config.test_examples, test) for test in config.test_lengths()})
 
     def run_name(self, config):
         cell, length = config.one_run()
-        return f"{series(cell, config.penalty())}-T{length}"
+        trained = TASKS[config.task].trained_lengths
+        lengths = f"{trained[0]}-{length}" if trained else length
+        return f"{series(cell, config.penalty())}-T{lengths}"
 
     def describe(self, config, data):
         cell, length = config.one_run()
         spec = TASKS[config.task]
+        if spec.trained_lengths:
+            return (f"{config.task}, trained on T = {spec.trained_lengths[0]}-{length} (one T a batch), tested at "
+                    f"T = {', '.join(map(str, config.test_lengths()))}, {cell} x {config.units}: {config.steps} "
+                    f"updates of {config.batch_size} fresh sequences; baseline at T = {length}: "
+                    f"{spec.error_name} {spec.baseline(length):.4f}")
         return (f"{config.task}, T = {length} ({spec.steps(length)} steps), {cell} x {config.units}: "
                 f"{config.steps} updates of {config.batch_size} fresh sequences; baseline "
                 f"{spec.error_name} {spec.baseline(length):.4f}")
@@ -280,7 +327,7 @@ class LongRangeTask(Task):
         cell, length = config.one_run()
         spec = TASKS[config.task]
         baseline = spec.baseline(length)
-        predict = tf.function(lambda x: model(x, training=False))
+        predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)  # a trace, not one a length
         penalty_of = tf.function(lambda x, y: flow_penalty_of(model, spec, x, y))
         readout = model.get_layer("readout")
 
@@ -295,6 +342,8 @@ class LongRangeTask(Task):
             outputs = readout(h)
             if spec.regression:
                 return tf.reduce_sum(tf.square(outputs[:, 0] - rows))
+            if spec.bits:
+                return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(rows, outputs))
             return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(rows, outputs))
 
         def evaluate(step):
@@ -310,8 +359,14 @@ class LongRangeTask(Task):
                        "trainable_parameters": sum(int(np.prod(w.shape)) for w in model.trainable_weights)}
             summary = f"valid {spec.error_name} {error:.4f} (baseline {baseline:.4f})"
             if step >= config.steps:
-                outputs["test_error"] = metrics["test/error"] = error_of(data.test)
-                summary += f", test {outputs['test_error']:.4f}"
+                outputs["test_errors"] = {test: error_of(examples) for test, examples in data.test.items()}
+                if spec.trained_lengths:
+                    metrics.update({f"test/error_T{test}": value for test, value in outputs["test_errors"].items()})
+                    summary += ", test " + ", ".join(f"T = {test} {value:.4f}"
+                                                     for test, value in outputs["test_errors"].items())
+                else:
+                    outputs["test_error"] = metrics["test/error"] = outputs["test_errors"][length]
+                    summary += f", test {outputs['test_error']:.4f}"
             return Evaluation(metrics, summary,
                               images={"gradient_flow/plot": plot_png(norms, f"{cell}, T = {length}, step {step}")},
                               outputs=outputs)
@@ -334,26 +389,28 @@ def series(cell, penalty):
 
 
 def run_config(config, cell, length, sweep_dir, penalty=0.0):
-    """The config of one run of the sweep: one cell, one length, one flow penalty, in the
-    sweep's folder."""
-    name = f"{config.model_name or 'long_range_' + config.task}_{series(cell, penalty)}_T{length}"
-    return dataclasses.replace(config, cells=cell, lengths=str(length), flow_penalties=str(penalty),
+    """The config of one run of the sweep: one cell, one length (None: all of them, for a
+    task that trains across lengths), one flow penalty, in the sweep's folder."""
+    lengths = config.lengths if length is None else str(length)
+    name = f"{config.model_name or 'long_range_' + config.task}_{series(cell, penalty)}"
+    name += "" if length is None else f"_T{length}"
+    return dataclasses.replace(config, cells=cell, lengths=lengths, flow_penalties=str(penalty),
                                logdir=str(sweep_dir), model_name=name)
 
 
 def table_rows(config, results):
-    """One dict per run: what the summary table shows."""
+    """One dict per run and length it was tested at: what the summary table shows."""
     spec = TASKS[config.task]
     rows = []
-    for (cell, length, penalty), (result, seconds) in results.items():
-        baseline = spec.baseline(length)
-        rows.append({"cell": series(cell, penalty), "T": length, "flow_penalty": penalty,
-                     "test_error": result["test_error"],
-                     "baseline": baseline, "error_to_baseline": result["test_error"] / baseline,
-                     "solved": result["test_error"] <= SOLVED_SHARE * baseline,
-                     "gradient_flow_ratio": result["gradient_flow/first_to_last_ratio"],
-                     "trainable_parameters": result["trainable_parameters"],
-                     "seconds": round(seconds, 1)})
+    for (cell, _, penalty), (result, seconds) in results.items():
+        for length, error in result["test_errors"].items():
+            baseline = spec.baseline(length)
+            rows.append({"cell": series(cell, penalty), "T": length, "flow_penalty": penalty,
+                         "test_error": error, "baseline": baseline, "error_to_baseline": error / baseline,
+                         "solved": error <= SOLVED_SHARE * baseline,
+                         "gradient_flow_ratio": result["gradient_flow/first_to_last_ratio"],
+                         "trainable_parameters": result["trainable_parameters"],
+                         "seconds": round(seconds, 1)})
     return rows
 
 
@@ -368,7 +425,8 @@ def main(argv=None):
         return
     sweep_dir = new_run_dir(config.logdir, f"{config.task}-sweep")
     results = {}
-    for length in config.length_list():
+    spec = TASKS[config.task]
+    for length in [None] if spec.trained_lengths else config.length_list():
         for cell in config.cell_list():
             for penalty in config.flow_penalty_list():
                 one = run_config(config, cell, length, sweep_dir, penalty)
@@ -379,11 +437,13 @@ def main(argv=None):
                     return
                 exported = export_run(result["run_dir"], config.export_dir or None)
                 results[cell, length, penalty] = (result, time.perf_counter() - started)
-                print(f"{series(cell, penalty)}, T = {length}: test error {result['test_error']:.4f} "
-                      f"(baseline {result['baseline']:.4f}); export: {exported}\n")
-    spec = TASKS[config.task]
+                errors = ", ".join(f"T = {test}: {error:.4f}" for test, error in result["test_errors"].items())
+                print(f"{series(cell, penalty)}: test error {errors} (baseline {result['baseline']:.4f}); "
+                      f"export: {exported}\n")
+    trained = (f" (trained on T = {spec.trained_lengths[0]}-{spec.trained_lengths[1]}, one T a batch)"
+               if spec.trained_lengths else "")
     heading = (f"Task: {config.task}; test {spec.error_name} ({config.test_examples} sequences) after "
-               f"{config.steps} updates of {config.batch_size}, {config.units} units; solved: at most "
+               f"{config.steps} updates of {config.batch_size}{trained}, {config.units} units; solved: at most "
                f"{SOLVED_SHARE:.0%} of the baseline.")
     markdown = write_sweep_summary(sweep_dir, table_rows(config, results), heading,
                                    f"{config.task}: test {spec.error_name}", spec.baseline)

@@ -7,6 +7,7 @@ import dataclasses
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -93,6 +94,42 @@ def test_a_stopped_run_resumes_to_the_uninterrupted_result(tmp_path, cells, read
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_the_ntm_copy_task_trains_across_lengths_and_is_tested_at_each(tmp_path):
+    main(["--smoke", "--logdir", str(tmp_path / "runs"), "--task", "ntm_copy", "--cells", "lstm",
+          "--lengths", "3,25"])
+    (sweep,) = (tmp_path / "runs").iterdir()
+    (run,) = [path for path in sweep.iterdir() if path.name[0].isdigit()]
+    assert run.name.endswith("lstm-T1-20")  # one run for both test lengths
+    with open(sweep / "sweep.csv") as table:
+        rows = list(csv.DictReader(table))
+    assert [(row["cell"], int(row["T"]), float(row["baseline"])) for row in rows] == [
+        ("lstm", 3, 12.0), ("lstm", 25, 100.0)]  # half of the 8 T bits
+    assert {"test/error_T3", "test/error_T25"} <= set(load_events(run).Tags()["tensors"])
+    # Each batch draws its length from 1-20, the same for the same index.
+    data = TASK.prepare(restore_run(run).config)
+    lengths = [data.make_batch(index)[1].shape[1] for index in range(60)]
+    assert set(lengths) <= set(range(1, 21)) and len(set(lengths)) > 10
+    np.testing.assert_array_equal(data.make_batch(7)[0], data.make_batch(7)[0])
+    # The test error is the bits wrong per sequence of the restored model at each length.
+    model = restore_run(run).model
+    for length, (inputs, targets) in data.test.items():
+        copied = model(inputs).numpy()[:, length + 1:] > 0
+        wrong = sum(int(copied[i, t, b] != targets[i, t, b]) for i in range(len(inputs))
+                    for t in range(length) for b in range(8)) / len(inputs)
+        (row,) = [row for row in rows if int(row["T"]) == length]
+        assert float(row["test_error"]) == pytest.approx(wrong, rel=1e-6)
+
+
+def test_the_bits_loss_is_binary_cross_entropy_of_the_written_copy():
+    from recipes.long_range import task_loss
+
+    rng = np.random.default_rng(0)
+    outputs, targets = rng.normal(size=(4, 11, 8)).astype(np.float32), rng.integers(0, 2, (4, 5, 8)).astype(np.float32)
+    expected = keras.losses.BinaryCrossentropy(from_logits=True)(targets, outputs[:, 6:])
+    assert float(task_loss(TASKS["ntm_copy"], tf.constant(outputs), tf.constant(targets))) == pytest.approx(
+        float(expected), rel=1e-5)
+
+
 def test_a_ridge_readout_beats_the_mean_on_short_adding_sequences(tmp_path):
     config = dataclasses.replace(one_run(tmp_path, cells="reservoir", lengths="4", readout="ridge"),
                                  units=64, steps=20, batch_size=64, test_examples=1024)
@@ -103,8 +140,9 @@ def test_a_ridge_readout_beats_the_mean_on_short_adding_sequences(tmp_path):
 # Fresh processes, 10-26 s: slow (CI runs it after the default suite).
 @pytest.mark.slow
 def test_exports_serve_without_the_project_as_the_python_model_predicts(tmp_path):
-    # The NTM (flat memory state) and the Clockwork cell (step-counter state) on two tasks.
-    cases = {"adding": ("ntm", "12"), "copy": ("clockwork", "5"), "temporal_order": ("lstm", "12")}
+    # The NTM (flat memory state) and the Clockwork cell (step-counter state) on three tasks.
+    cases = {"adding": ("ntm", "12"), "copy": ("clockwork", "5"), "temporal_order": ("lstm", "12"),
+             "ntm_copy": ("ntm", "3")}
     expected = {}
     for task, (cell, length) in cases.items():
         config = one_run(tmp_path, task=task, cells=cell, lengths=length)
@@ -132,18 +170,26 @@ def test_exports_serve_without_the_project_as_the_python_model_predicts(tmp_path
             for t in range(sequences.shape[1]):
                 out = step(inputs=tf.constant(sequences[:, t]), **state)
                 state = {{name: out[name] for name in state}}
-                stepped.append(out["probabilities" if "probabilities" in out else "prediction"].numpy())
+                key = next(key for key in ("probabilities", "bit_probabilities", "prediction") if key in out)
+                stepped.append(out[key].numpy())
             print(task, "states", len(state))
             np.save({str(tmp_path)!r} + f"/{{task}}.stepped.npy", np.stack(stepped, axis=1))
     """, cwd=tmp_path)
     assert "adding states 6" in output and "copy states 2" in output  # the NTM's six, the Clockwork's two
+    served = {"adding": "prediction", "ntm_copy": "bit_probabilities"}
     for task in cases:
         stepped = np.load(tmp_path / f"{task}.stepped.npy")
-        whole = np.load(tmp_path / f"{task}.{'prediction' if task == 'adding' else 'probabilities'}.npy")
-        np.testing.assert_allclose(stepped if task == "copy" else stepped[:, -1], whole, atol=1e-5)
+        whole = np.load(tmp_path / f"{task}.{served.get(task, 'probabilities')}.npy")
+        per_step = task in ("copy", "ntm_copy")
+        np.testing.assert_allclose(stepped if per_step else stepped[:, -1], whole, atol=1e-5)
     assert "adding ['prediction']" in output
     assert "copy ['probabilities', 'symbol_ids']" in output
     assert "temporal_order ['class_id', 'label', 'probabilities']" in output
+    assert "ntm_copy ['bit_probabilities', 'bits']" in output
+    logits = expected["ntm_copy"][1]
+    np.testing.assert_allclose(np.load(tmp_path / "ntm_copy.bit_probabilities.npy"), 1 / (1 + np.exp(-logits)),
+                               atol=1e-5)
+    np.testing.assert_array_equal(np.load(tmp_path / "ntm_copy.bits.npy"), logits > 0)
     np.testing.assert_allclose(np.load(tmp_path / "adding.prediction.npy"), expected["adding"][1][:, 0], atol=1e-5)
     for task in ("copy", "temporal_order"):
         probabilities = tf.nn.softmax(expected[task][1]).numpy()
@@ -167,6 +213,8 @@ def test_exports_serve_without_the_project_as_the_python_model_predicts(tmp_path
     (["--cells", "reservoir", "--readout", "ridge", "--flow-penalties", "0.5"], "--flow-penalties"),
     (["--layers", "2", "--flow-penalties", "0,1"], "--flow-penalties"),
     (["--jit-compile", "--flow-penalties", "1"], "--flow-penalties"),
+    (["--task", "ntm_copy", "--lengths", "0"], "--lengths"),
+    (["--task", "ntm_copy", "--cells", "ntm", "--memory-rows", "-1"], "--memory-rows"),
 ])
 def test_bad_flags_stop_with_one_line_and_write_nothing(tmp_path, capsys, flags, named):
     with pytest.raises(SystemExit) as stopped:

@@ -137,7 +137,10 @@ class GeneratedBatchRule:
         self.strategy = running_strategy()
         self.batch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch")
         optimizer.build(model.trainable_variables)
-        self._update = tf.function(lambda *batch: loss_update(self, batch), jit_compile=jit_compile)
+        # Batches whose shapes vary (the NTM copy task draws a length per batch) share a
+        # trace with unknown dimensions after the second shape, rather than one trace each.
+        self._update = tf.function(lambda *batch: loss_update(self, batch), jit_compile=jit_compile,
+                                   reduce_retracing=True)
 
     def checkpointed(self):
         return {"batch": self.batch}
