@@ -164,7 +164,7 @@ class CharLMTask(Task):
     def update_rule(self, config, model, optimizer, data):
         return TBPTTRule(model, optimizer, config.batch_size, config.k1, config.k2,
                             config.clip_norm, config.clip_value, config.jit_compile,
-                            streams=data.train_streams)
+                            streams=data.train_streams, flow_penalty=config.flow_penalty)
 
     def train_scalars(self, loss):
         return {"train/bits_per_char": loss / LN2}

@@ -174,7 +174,7 @@ class ClassifyTask(Task):
         train = data.train
         return MinibatchRule(model, optimizer, loss, (train.inputs, train.lengths, train.labels),
                                 config.batch_size, config.seed, config.clip_norm, config.clip_value,
-                                config.jit_compile)
+                                config.jit_compile, config.flow_penalty)
 
     def evaluator(self, config, model, data):
         names = data.assets["class_names"]

@@ -211,7 +211,7 @@ class Seq2SeqTask(Task):
         train = data.train
         return MinibatchRule(model, optimizer, loss, (train.source, train.source_lengths, train.target_in,
                                                          train.target_out), config.batch_size, config.seed,
-                                config.clip_norm, config.clip_value, config.jit_compile)
+                                config.clip_norm, config.clip_value, config.jit_compile, config.flow_penalty)
 
     def evaluator(self, config, model, data):
         return TranslationEvaluator(config, model, data).evaluate

@@ -233,7 +233,7 @@ class TagTask(Task):
         train = data.train
         return MinibatchRule(model, optimizer, loss, (train.ids, train.lengths, *train.labels),
                              config.batch_size, config.seed, config.clip_norm, config.clip_value,
-                             config.jit_compile)
+                             config.jit_compile, config.flow_penalty)
 
     def evaluator(self, config, model, data):
         assets = data.assets

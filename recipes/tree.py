@@ -77,6 +77,10 @@ class TreeConfig(TrainingConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.flow_penalty and self.model in TREE_LAYERS:
+            raise InputError(f"--flow-penalty: the --model {self.model} network recurses over a node's "
+                             "children, not over time steps, and has no step-to-step gradient to "
+                             f"regularise; expected 0, or --model {SEQUENTIAL[0]}")
         if self.max_deeper_depth <= self.max_train_depth:
             raise InputError(f"--max-deeper-depth {self.max_deeper_depth}: expected more than "
                              f"--max-train-depth {self.max_train_depth}")
@@ -258,7 +262,8 @@ class TreeTask(Task):
 
         inputs = model_inputs(data.train, data.assets, config.model)
         return MinibatchRule(model, optimizer, loss, (*inputs, data.train.labels), config.batch_size,
-                             config.seed, config.clip_norm, config.clip_value, config.jit_compile)
+                             config.seed, config.clip_norm, config.clip_value, config.jit_compile,
+                             config.flow_penalty)
 
     def evaluator(self, config, model, data):
         names = data.assets["class_names"]

@@ -184,3 +184,13 @@ def test_a_non_finite_update_is_skipped_and_the_run_goes_on(tmp_path, monkeypatc
 def test_sigkill_then_resume_continues_with_the_same_losses(tmp_path):
     config = TreeConfig(**{**SMOKE, "steps": 12, "logdir": str(tmp_path)})
     assert_resumes_like_a_straight_run(TASK, config, "test/accuracy", 6)
+
+
+def test_a_flow_penalty_on_a_tree_model_is_refused_in_one_line(tmp_path, capsys):
+    """Trees recurse over children, not time steps; the sequential baselines take it."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["--smoke", "--logdir", str(tmp_path / "runs"), "--flow-penalty", "1"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "--flow-penalty" in error and "--model lstm" in error, error
+    assert not (tmp_path / "runs").exists()

@@ -24,6 +24,9 @@ these that applies, and falls back to the next:
    each row's last valid step.
 4. Anywhere else, the cell step by step, as `keras.layers.RNN` runs it.
 
+Inside `zoo.layers.probed.probing_states()` (the flow penalty's loss) every call runs the
+probed cell loop instead.
+
 All of them compute the same function, to float rounding; the input dropout mask is the
 cell's own, so every path draws the same masks.
 
@@ -43,6 +46,7 @@ from keras import activations, ops
 from keras.src import backend as keras_backend
 
 from zoo.cells import ElmanCell, GRUCell, LeakyCell, LSTMCell, ReservoirCell
+from zoo.layers.probed import probed_loop, recording
 
 # The fused pass unrolls the sequence into the graph; longer windows use the cell loop so
 # graphs (and the time to build them) stay bounded.
@@ -134,6 +138,8 @@ class RecurrentLayer(keras.layers.RNN):
                 and steps <= MAX_FUSED_STEPS and _fused_sequence(self.cell) is not None)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
+        if recording() is not None:  # the flow penalty's probed cell loop (zoo.layers.probed)
+            return probed_loop(self, sequences, initial_state, mask, training)
         if not self.fused or getattr(self.cell, "recurrent_dropout", 0):  # NTM, Clockwork: none
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
         if mask is None:

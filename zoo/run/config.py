@@ -146,6 +146,10 @@ class TrainingConfig:
     request_budget: int = setting(0, "the most work one served request may cost, in cell steps "
                                   "(batch x time, batch x beam x length: docs/serving.md); 0: the "
                                   "recipe's default", minimum=0)
+    flow_penalty: float = setting(0.0, "lambda of the information-flow regulariser added to the loss "
+                                  "(Pascanu et al., 2013, eq. 9; zoo.training.flow_penalty); it runs "
+                                  "the recurrent layers on the cell loop, about 3x the update's time "
+                                  "(0: off)", minimum=0.0)
     jit_compile: bool = setting(False, "compile the update with XLA; slower on CPU here, try it "
                                 "on a GPU")
     strategy: str = setting("default", "tf.distribute: one device, mirrored over --devices of this "
@@ -158,6 +162,14 @@ class TrainingConfig:
         check_config(self)
         if self.strategy != "default" and self.jit_compile:
             raise InputError("--jit-compile runs on one device; expected --strategy default with it")
+        if self.penalised() and self.jit_compile:
+            raise InputError("--flow-penalty: the penalty's second derivative through a loop of cell steps "
+                             "does not compile with XLA (tf2xla refuses its loop accumulators); expected "
+                             "--no-jit-compile with it")
+
+    def penalised(self):
+        """Whether the run adds the flow penalty (a sweep's config may hold several)."""
+        return bool(self.flow_penalty)
 
 
 def exit_on_input_error(main):

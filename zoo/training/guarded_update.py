@@ -14,13 +14,17 @@ import tensorflow as tf
 
 
 def guarded_update(optimizer, variables, loss, grads, clip_norm=0.0, clip_value=0.0,
-                   also_on_apply=lambda: None):
+                   also_on_apply=lambda: None, reported=None):
     """Apply `grads` to `variables` unless non-finite; runs inside the rule's tf.function.
 
     Returns {loss, grad_norm (global norm before clipping), clipped (whether the norm clip
-    acted), finite (False: skipped), grads (after clipping)}.
+    acted), finite (False: skipped), grads (after clipping)}, updated with `reported`
+    (a penalised objective's task loss and penalty: `zoo.training.flow_penalty`), which
+    must be finite too.
     """
-    guard = _clipped(loss, grads, clip_norm, clip_value)
+    guard = {**_clipped(loss, grads, clip_norm, clip_value), **(reported or {})}
+    for value in (reported or {}).values():
+        guard["finite"] &= tf.math.is_finite(value)
 
     def apply():
         optimizer.apply(guard["grads"], variables)
@@ -47,16 +51,20 @@ def distributed_update(strategy, optimizer, variables, replica_loss, inputs, cli
     semantics); runs inside the rule's tf.function.
 
     `replica_loss(*inputs)` runs on every replica and returns (its share of the global
-    mean loss, a tensor to gather or None); `on_apply(gathered)` gets the replicas'
-    tensors concatenated in replica order, only when the update is applied.
+    mean loss, a tensor to gather or None), or those and a dict of its shares of values
+    to report (summed over the replicas, as `guarded_update`'s `reported`);
+    `on_apply(gathered)` gets the replicas' tensors concatenated in replica order, only
+    when the update is applied.
     """
     def replica_step(*inputs):
         context = tf.distribute.get_replica_context()
         with tf.GradientTape() as tape:
-            loss, extra = replica_loss(*inputs)
+            loss, extra, *reported = replica_loss(*inputs)
         grads = context.all_reduce(tf.distribute.ReduceOp.SUM, tape.gradient(loss, variables))
         loss = context.all_reduce(tf.distribute.ReduceOp.SUM, loss)
         guard = _clipped(loss, grads, clip_norm, clip_value)
+        for name, value in (reported[0] if reported else {}).items():
+            guard[name] = context.all_reduce(tf.distribute.ReduceOp.SUM, value)
         return guard, extra
 
     def replica_apply(grads):

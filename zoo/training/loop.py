@@ -173,6 +173,8 @@ class TrainingSession:
         self.bad_steps = 0
         self.checkpoints.clipped_steps.assign_add(int(result["clipped"]))
         scalars = {"train/loss": loss, **self.task.train_scalars(loss)}
+        if "flow_penalty" in result:  # Omega of a penalised update (zoo.training.flow_penalty)
+            scalars["train/flow_penalty"] = float(result["flow_penalty"])
         by_gradient = {} if not self.rule.by_gradient else {
             "train/learning_rate": float(self.optimizer.learning_rate),
             "train/grad_norm": float(result["grad_norm"]),

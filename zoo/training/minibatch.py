@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.training.distribution import replica_rows, running_strategy
+from zoo.training.flow_penalty import penalised_loss, scaled
 from zoo.training.guarded_update import distributed_update, guarded_update, refuse_float16
 
 
@@ -40,14 +41,14 @@ class MinibatchRule:
         examples: Tuple of arrays sharing their first dimension (one row per example).
         batch_size: Examples per update; the batch shape is fixed, so one trace serves all.
         seed: Seed of the per-epoch orders.
-        clip_norm, clip_value, jit_compile: As in `zoo.training.tbptt.TBPTTRule`.
+        clip_norm, clip_value, jit_compile, flow_penalty: As in `zoo.training.tbptt.TBPTTRule`.
     """
 
     item_name = "examples"
     by_gradient = True
 
     def __init__(self, model, optimizer, loss_fn, examples, batch_size, seed=0, clip_norm=0.0,
-                 clip_value=0.0, jit_compile=False):
+                 clip_value=0.0, jit_compile=False, flow_penalty=0.0):
         count = len(examples[0])
         if any(len(array) != count for array in examples):
             raise ValueError("MinibatchRule: every array of `examples` needs one row per example")
@@ -58,7 +59,7 @@ class MinibatchRule:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.examples = tuple(np.asarray(array) for array in examples)
         self.batch_size, self.seed = batch_size, seed
-        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.clip_norm, self.clip_value, self.flow_penalty = clip_norm, clip_value, flow_penalty
         self.items_per_update = batch_size
         self.strategy = running_strategy()
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -98,20 +99,20 @@ def loss_update(rule, batch):
         def replica_loss(*batch):
             first, rows = replica_rows(size, rule.strategy.num_replicas_in_sync)
             own = tuple(array[first:first + rows] for array in batch)
-            loss = rule.loss_fn(rule.model, own, True)
-            if isinstance(loss, tuple):  # a mean over `weight` items: this replica's share of them
-                loss, weight = loss
-                total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, weight)
-                return loss * (weight / total), None
-            return loss * (rows / size), None
+            objective, result, reported = penalised_loss(lambda: rule.loss_fn(rule.model, own, True),
+                                                         rule.flow_penalty)
+            share = rows / size
+            if isinstance(result, tuple):  # a mean over `weight` items: this replica's share of them
+                weight = result[1]
+                share = weight / tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, weight)
+            return objective * share, None, scaled(reported, share)
 
         return distributed_update(rule.strategy, rule.optimizer, variables, replica_loss, batch,
                                   rule.clip_norm, rule.clip_value)
     with tf.GradientTape() as tape:
-        loss = rule.loss_fn(rule.model, batch, True)
-        loss = loss[0] if isinstance(loss, tuple) else loss
-    return guarded_update(rule.optimizer, variables, loss, tape.gradient(loss, variables),
-                          rule.clip_norm, rule.clip_value)
+        objective, _, reported = penalised_loss(lambda: rule.loss_fn(rule.model, batch, True), rule.flow_penalty)
+    return guarded_update(rule.optimizer, variables, objective, tape.gradient(objective, variables),
+                          rule.clip_norm, rule.clip_value, reported=reported)
 
 
 class GeneratedBatchRule:
@@ -122,17 +123,17 @@ class GeneratedBatchRule:
         make_batch: `make_batch(index)` -> a tuple of arrays, one batch; the same index
             must give the same batch (draw it from (seed, index)).
         batch_size: Rows of each batch (for the examples-per-second rate).
-        clip_norm, clip_value, jit_compile: As in `zoo.training.tbptt.TBPTTRule`.
+        clip_norm, clip_value, jit_compile, flow_penalty: As in `zoo.training.tbptt.TBPTTRule`.
     """
 
     item_name = "examples"
     by_gradient = True
 
     def __init__(self, model, optimizer, loss_fn, make_batch, batch_size, clip_norm=0.0,
-                 clip_value=0.0, jit_compile=False):
+                 clip_value=0.0, jit_compile=False, flow_penalty=0.0):
         refuse_float16(model, "GeneratedBatchRule")
         self.model, self.optimizer, self.loss_fn, self.make_batch = model, optimizer, loss_fn, make_batch
-        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.clip_norm, self.clip_value, self.flow_penalty = clip_norm, clip_value, flow_penalty
         self.items_per_update = batch_size
         self.strategy = running_strategy()
         self.batch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch")

@@ -33,6 +33,7 @@ from zoo.data.streams import tbptt_windows
 from zoo.layers.recurrent import portable_kernels
 from zoo.layers.stack import zero_state
 from zoo.training.distribution import replica_rows, running_strategy
+from zoo.training.flow_penalty import penalised_loss, scaled
 from zoo.training.guarded_update import distributed_update, guarded_update, refuse_float16
 from zoo.training.precision import full_precision
 
@@ -52,13 +53,15 @@ class TBPTTRule:
         jit_compile: Compile the update with XLA.
         streams: [batch_size, stream_length] int32 ids (`zoo.data.streams`), for
             `batches()`; not needed to call `train_step` directly.
+        flow_penalty: lambda of the information-flow regulariser over the window's steps
+            (`zoo.training.flow_penalty`; 0: off).
     """
 
     item_name = "chars"
     by_gradient = True
 
     def __init__(self, model, optimizer, batch_size, k1, k2, clip_norm=0.0, clip_value=0.0,
-                 jit_compile=False, streams=None):
+                 jit_compile=False, streams=None, flow_penalty=0.0):
         if not 1 <= k1 <= k2:
             raise ValueError(f"TBPTT needs 1 <= k1 <= k2, received k1={k1}, k2={k2}")
         refuse_float16(model, "TBPTTRule")
@@ -66,6 +69,7 @@ class TBPTTRule:
         self.optimizer = optimizer
         self.k1, self.k2 = k1, k2
         self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.flow_penalty = flow_penalty
         self.carried_state = [tf.Variable(s, trainable=False, name=f"carried_state_{i}")
                               for i, s in enumerate(zero_state(model, batch_size))]
         self.window = tf.Variable(0, dtype=tf.int64, trainable=False, name="window")
@@ -117,11 +121,14 @@ class TBPTTRule:
         return tf.reduce_mean(loss), carried
 
     def gradients(self, inputs, targets, state, training=True):
-        """(loss, gradients of every trainable variable, carried state) for one window."""
+        """(loss, gradients of every trainable variable, carried state, reported) for one
+        window; the gradients are of loss + flow_penalty * Omega, and `reported` holds the
+        loss and Omega where the penalty is on (`zoo.training.flow_penalty.penalised_loss`)."""
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            loss, carried = self.window_loss(inputs, targets, state, training)
-        return loss, tape.gradient(loss, variables), carried
+            objective, (loss, carried), reported = penalised_loss(
+                lambda: self.window_loss(inputs, targets, state, training), self.flow_penalty)
+        return loss, tape.gradient(objective, variables), carried, reported
 
     def _update_step(self, inputs, targets):
         if self.strategy is not None:
@@ -129,7 +136,7 @@ class TBPTTRule:
         # Runs while tracing only. XLA cannot compile the cuDNN kernels, so an XLA step
         # is traced without them.
         with portable_kernels() if self.jit_compile else contextlib.nullcontext():
-            loss, grads, carried = self.gradients(inputs, targets, self.carried_state)
+            loss, grads, carried, reported = self.gradients(inputs, targets, self.carried_state)
 
         def carry():
             for variable, value in zip(self.carried_state, carried):
@@ -138,14 +145,17 @@ class TBPTTRule:
 
         # A skipped (non-finite) update leaves the carried state as it was, too.
         return guarded_update(self.optimizer, self.model.trainable_variables, loss, grads,
-                              self.clip_norm, self.clip_value, also_on_apply=carry)
+                              self.clip_norm, self.clip_value, also_on_apply=carry, reported=reported)
 
     def _distributed_step(self, inputs, targets):
         def replica_loss(inputs, targets):
             first, rows = replica_rows(self.batch_size, self.strategy.num_replicas_in_sync)
             state = [tf.convert_to_tensor(s)[first:first + rows] for s in self.carried_state]
-            loss, carried = self.window_loss(inputs[first:first + rows], targets[first:first + rows], state, True)
-            return loss * (rows / self.batch_size), [tf.cast(c, tf.float32) for c in carried]
+            objective, (_, carried), reported = penalised_loss(
+                lambda: self.window_loss(inputs[first:first + rows], targets[first:first + rows], state, True),
+                self.flow_penalty)
+            share = rows / self.batch_size
+            return objective * share, [tf.cast(c, tf.float32) for c in carried], scaled(reported, share)
 
         def carry(carried):
             for variable, value in zip(self.carried_state, carried):

@@ -9,8 +9,16 @@ import pytest
 import tensorflow as tf
 
 from zoo.cells import ElmanCell, make_cell
+from zoo.layers.probed import probing_states
 from zoo.layers.recurrent import RecurrentLayer
-from zoo.training.flow_penalty import flow_penalty
+from zoo.models.language_model import build_language_model
+from zoo.training.flow_penalty import with_flow_penalty
+from zoo.training.tbptt import TBPTTRule
+
+
+def flow_penalty(layer, x, loss_of_outputs):
+    """Omega of `loss_of_outputs(layer(x))`."""
+    return with_flow_penalty(lambda: loss_of_outputs(layer(x)))[1]
 
 
 def elman_layer(units, features, return_sequences, activation="tanh", seed=0):
@@ -122,7 +130,7 @@ def test_the_penalty_is_zero_for_a_linear_unit_with_orthogonal_recurrent_weights
 @pytest.mark.parametrize("kind", ["lstm", "ntm", "clockwork"])
 def test_the_penalty_runs_on_cells_with_several_states(kind):
     cell = make_cell(kind, 4, **({"periods": (1, 2)} if kind == "clockwork" else {}))
-    layer = keras.layers.RNN(cell, return_sequences=False)
+    layer = RecurrentLayer(cell, return_sequences=False)
     x = tf.random.stateless_normal((2, 5, 3), seed=(0, 1))
     layer(x)
     with tf.GradientTape() as tape:
@@ -130,3 +138,58 @@ def test_the_penalty_runs_on_cells_with_several_states(kind):
     gradients = tape.gradient(penalty, layer.trainable_variables)
     assert np.isfinite(float(penalty)) and float(penalty) > 0
     assert any(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_the_probed_loop_computes_what_the_layer_computes_with_a_mask(go_backwards):
+    layer = RecurrentLayer(make_cell("lstm", 4), return_sequences=True, go_backwards=go_backwards)
+    x = tf.random.stateless_normal((3, 6, 2), seed=(0, 2))
+    mask = tf.constant(np.arange(6)[None, :] < np.array([[6], [4], [1]]))
+    expected = layer(x, mask=mask)
+    probed = with_flow_penalty(lambda: tf.reduce_sum(layer(x, mask=mask)))[0]
+    np.testing.assert_allclose(probed, tf.reduce_sum(expected), rtol=1e-5)
+    with tf.GradientTape() as tape:
+        with probing_states(tape):
+            outputs = layer(x, mask=mask)
+    np.testing.assert_allclose(outputs, expected, atol=1e-6)
+
+
+def test_masked_steps_hold_the_state_and_add_nothing_as_numpy_says():
+    """Right-padded rows: a masked step keeps h_{t-1}, so its Jacobian is the identity."""
+    rng = np.random.default_rng(5)
+    lengths = np.array([6, 3, 4])
+    x = rng.normal(size=(3, 6, 2))
+    layer = elman_layer(4, 2, return_sequences=False, seed=6)
+    readout = rng.normal(size=4)
+    mask = tf.constant(np.arange(6)[None, :] < lengths[:, None])
+    penalty = with_flow_penalty(lambda: tf.reduce_sum(tf.square(
+        tf.linalg.matvec(layer(tf.constant(x), mask=mask), tf.constant(readout)) - 1.0)))[1]
+    kernel, recurrent, bias = (w.numpy() for w in layer.cell.weights)
+    expected = 0.0
+    for row, length in enumerate(lengths):  # the padded steps drop out: the row's own sequence
+        expected += numpy_penalty(x[row:row + 1, :length], kernel, recurrent, bias, readout, np.ones(1), False)
+    assert expected > 0.1
+    np.testing.assert_allclose(float(penalty), expected / 3, rtol=1e-10)
+
+
+def test_tbptt_sums_omega_over_both_segments_of_a_window_and_reports_the_task_loss():
+    """TBPTT(3, 6) calls the model on steps 1-3, then 4-6 from the state after 3; its Omega
+    is the one of a single call over the six steps scoring the same last three."""
+    model = build_language_model(9, "gru", units=5, layers=2, embedding_dim=4)
+    rule = TBPTTRule(model, keras.optimizers.SGD(0.0), 2, 3, 6, flow_penalty=0.5)
+    ids = np.random.default_rng(7).integers(0, 9, size=(2, 7)).astype("int32")
+    state = [tf.zeros((2, 5)), tf.zeros((2, 5))]
+    loss, _, _, reported = rule.gradients(ids[:, :-1], ids[:, 1:], state)
+
+    def whole_window():
+        logits, *_ = model([tf.constant(ids[:, :-1]), *state], training=True)
+        return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(ids[:, 4:], logits[:, 3:],
+                                                                           from_logits=True))
+
+    expected_loss, omega = with_flow_penalty(whole_window)
+    assert float(omega) > 0.01
+    np.testing.assert_allclose(float(reported["flow_penalty"]), float(omega), rtol=1e-4)
+    np.testing.assert_allclose(float(reported["loss"]), float(expected_loss), rtol=1e-5)
+    assert float(loss) == float(reported["loss"])
+    result = rule.train_step(ids[:, :-1], ids[:, 1:])
+    assert float(result["flow_penalty"]) > 0 and bool(result["finite"])

@@ -51,7 +51,7 @@ def test_one_window_over_the_whole_sequence_gives_the_full_bptt_gradient():
         trainer = TBPTTRule(model, keras.optimizers.SGD(0.0), 2, time, time)
         ids = rng.integers(0, vocab, size=(2, time + 1)).astype("int32")
         state = [np.zeros((2, 5))]
-        loss, grads, _ = trainer.gradients(ids[:, :-1], ids[:, 1:], state)
+        loss, grads, *_ = trainer.gradients(ids[:, :-1], ids[:, 1:], state)
     finally:
         keras.config.set_floatx("float32")
     named = dict(zip([v.path for v in model.trainable_variables], grads))
@@ -78,7 +78,7 @@ def test_no_gradient_reaches_inputs_more_than_k2_steps_back(k1, k2):
     trainer = frozen_trainer("lstm", k1, k2, vocab=BATCH * length)
     for n, (inputs, targets) in enumerate(tbptt_windows(streams, k1, k2)):
         state = [s.numpy() for s in trainer.carried_state]
-        _, grads, _ = trainer.gradients(inputs, targets, state, training=False)
+        _, grads, *_ = trainer.gradients(inputs, targets, state, training=False)
         embedding_grad = tf.convert_to_tensor(grads[0]).numpy()  # [vocab, embedding_dim]
         per_position = np.abs(embedding_grad[streams]).sum(axis=-1)  # [batch, length]
         start = n * k1
