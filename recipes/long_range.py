@@ -39,7 +39,7 @@ from zoo.run.config import TrainingConfig, exit_on_input_error, setting
 from zoo.run.errors import InputError
 from zoo.run.folders import new_run_dir
 from zoo.run.task import Evaluation, Task
-from zoo.training.flow_penalty import flow_penalty, recurrent_layer
+from zoo.training.flow_penalty import with_flow_penalty
 from zoo.training.minibatch import GeneratedBatchRule
 from zoo.training.ridge import RidgeReadoutRule
 
@@ -103,7 +103,8 @@ class LongRangeConfig(TrainingConfig):
                                 "paper), 8 otherwise", minimum=0, maximum=4096)
     flow_penalties: str = setting("0", "comma-separated strengths lambda of the information-flow "
                                   "regulariser (Pascanu et al., 2013, eq. 9; zoo.training.flow_penalty), "
-                                  "each one run per cell and length: loss + lambda * Omega; 0: none")
+                                  "each one run per cell and length: loss + lambda * Omega; 0: none; "
+                                  "--flow-penalty LAMBDA runs beside them")
     readout: str = setting("gradient", "how a reservoir's readout learns: by gradient like the "
                            "other cells, or in closed form (ridge regression on the states it "
                            "collects; not for the copy task, scored in nats)",
@@ -140,15 +141,8 @@ class LongRangeConfig(TrainingConfig):
         if any(not 0.0 <= value < float("inf") for value in penalties):
             raise InputError(f"--flow-penalties {self.flow_penalties!r}: expected finite values >= 0")
         if any(penalties) and self.readout == "ridge":
-            raise InputError("--flow-penalties: the ridge readout is fitted in closed form, with no gradient "
+            raise InputError("--flow-penalty: the ridge readout is fitted in closed form, with no gradient "
                              "to penalise; expected 0 with --readout ridge")
-        if any(penalties) and self.jit_compile:
-            raise InputError("--flow-penalties: the penalty's second derivative through a loop of cell steps "
-                             "does not compile with XLA (tf2xla refuses its loop accumulators); expected "
-                             "--no-jit-compile with it")
-        if any(penalties) and self.layers != 1:
-            raise InputError(f"--flow-penalties: the penalty takes one recurrent layer; expected --layers 1, "
-                             f"received {self.layers}")
         if self.readout == "ridge" and TASKS[self.task].per_step:
             raise InputError(f"--readout ridge gives no probabilities, and the {self.task} task "
                              "is scored in nats: use --readout gradient")
@@ -160,7 +154,12 @@ class LongRangeConfig(TrainingConfig):
         return parse_list("--lengths", self.lengths, int)
 
     def flow_penalty_list(self):
-        return parse_list("--flow-penalties", self.flow_penalties, float)
+        """--flow-penalties, and --flow-penalty beside them where it is not among them."""
+        penalties = parse_list("--flow-penalties", self.flow_penalties, float)
+        return penalties + [self.flow_penalty] if self.flow_penalty not in (0.0, *penalties) else penalties
+
+    def penalised(self):
+        return any(self.flow_penalty_list())
 
     def one_run(self):
         """(cell, length) of a run's config, which names one cell (and one penalty): its
@@ -233,21 +232,12 @@ def task_loss(spec, outputs, targets):
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, outputs))
 
 
-def flow_penalty_of(model, spec, inputs, targets):
-    """Omega of the model's recurrent layer on a batch, under the task's loss."""
-    readout = model.get_layer("readout")
-    return flow_penalty(recurrent_layer(model), inputs, lambda h: task_loss(spec, readout(h), targets))
-
-
-def batch_loss(spec, penalty=0.0):
-    """loss(model, (inputs, targets), training): the task loss, plus penalty * Omega."""
+def batch_loss(spec):
+    """loss(model, (inputs, targets), training): the task loss."""
 
     def loss(model, batch, training):
         inputs, targets = batch
-        value = task_loss(spec, model(inputs, training=training), targets)
-        if penalty:
-            value += penalty * flow_penalty_of(model, spec, inputs, targets)
-        return value
+        return task_loss(spec, model(inputs, training=training), targets)
 
     return loss
 
@@ -319,16 +309,16 @@ class LongRangeTask(Task):
                 features, readout, data.make_batch,
                 (lambda y: y[:, None]) if spec.regression else (lambda y: np.eye(spec.outputs)[y]),
                 config.ridge)
-        return GeneratedBatchRule(model, optimizer, batch_loss(spec, config.penalty()), data.make_batch,
-                                     config.batch_size, config.clip_norm, config.clip_value,
-                                     config.jit_compile)
+        return GeneratedBatchRule(model, optimizer, batch_loss(spec), data.make_batch, config.batch_size,
+                                  config.clip_norm, config.clip_value, config.jit_compile, config.penalty())
 
     def evaluator(self, config, model, data):
         cell, length = config.one_run()
         spec = TASKS[config.task]
         baseline = spec.baseline(length)
         predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)  # a trace, not one a length
-        penalty_of = tf.function(lambda x, y: flow_penalty_of(model, spec, x, y))
+        penalty_of = tf.function(
+            lambda x, y: with_flow_penalty(lambda: task_loss(spec, model(x, training=False), y))[1])
         readout = model.get_layer("readout")
 
         def error_of(examples):
@@ -349,8 +339,7 @@ class LongRangeTask(Task):
             norms = gradient_norms_through_time(recurrent_cells(model), inputs, state, last_step_loss)
             metrics = {"valid/error": error, "valid/error_to_baseline": error / baseline,
                        "gradient_flow/first_to_last_ratio": norms[0] / norms[-1]}
-            if config.layers == 1:  # Omega on the 32 sequences, penalised or not
-                metrics["valid/flow_penalty"] = float(penalty_of(inputs, data.valid[1][:32]))
+            metrics["valid/flow_penalty"] = float(penalty_of(inputs, data.valid[1][:32]))  # penalised or not
             outputs = {"valid_error": error, "baseline": baseline,
                        "trainable_parameters": sum(int(np.prod(w.shape)) for w in model.trainable_weights)}
             summary = f"valid {spec.error_name} {error:.4f} (baseline {baseline:.4f})"
@@ -391,7 +380,7 @@ def run_config(config, cell, length, sweep_dir, penalty=0.0):
     name = f"{config.model_name or 'long_range_' + config.task}_{series(cell, penalty)}"
     name += "" if length is None else f"_T{length}"
     return dataclasses.replace(config, cells=cell, lengths=lengths, flow_penalties=str(penalty),
-                               logdir=str(sweep_dir), model_name=name)
+                               flow_penalty=penalty, logdir=str(sweep_dir), model_name=name)
 
 
 def table_rows(config, results):
