@@ -27,6 +27,11 @@ import tensorflow as tf
 from zoo.layers.probed import cell_step, probing_states
 
 
+def _loss_of(result):
+    """The loss of what a loss function returns: itself, or a tuple's first item."""
+    return result[0] if isinstance(result, tuple) else result
+
+
 def penalised_loss(compute_loss, strength):
     """(objective, what `compute_loss()` returns, reported) for an update rule.
 
@@ -36,9 +41,9 @@ def penalised_loss(compute_loss, strength):
     objective = L, reported = {}."""
     if not strength:
         result = compute_loss()
-        return (result[0] if isinstance(result, tuple) else result), result, {}
+        return _loss_of(result), result, {}
     result, omega = with_flow_penalty(compute_loss)
-    loss = result[0] if isinstance(result, tuple) else result
+    loss = _loss_of(result)
     omega = tf.cast(omega, loss.dtype)
     return loss + strength * omega, result, {"loss": loss, "flow_penalty": omega}
 
@@ -58,7 +63,7 @@ def with_flow_penalty(compute_loss):
     with tf.GradientTape() as probe_tape:
         with probing_states(probe_tape) as recording:
             result = compute_loss()
-        loss = result[0] if isinstance(result, tuple) else result
+        loss = _loss_of(result)
     if not recording.records:
         raise ValueError("the flow penalty needs a loss that runs a zoo RecurrentLayer; this one runs none")
     gradients = probe_tape.gradient(loss, [record.probes for record in recording.records])
