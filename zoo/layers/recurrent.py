@@ -157,7 +157,7 @@ class RecurrentLayer(keras.layers.RNN):
     def _dropped_out(self, sequences, training):
         """`sequences` with the cell's input dropout mask for this sequence (drawn by
         `RNN.call`) on every step, as the cell applies it step by step."""
-        if not (training and self.cell.dropout):
+        if not (training and getattr(self.cell, "dropout", 0)):  # NTM, Clockwork: none
             return sequences
         return sequences * ops.expand_dims(self.cell.get_dropout_mask(sequences[:, 0, :]), 1)
 

@@ -16,9 +16,9 @@ from zoo.training.flow_penalty import with_flow_penalty
 from zoo.training.tbptt import TBPTTRule
 
 
-def flow_penalty(layer, x, loss_of_outputs):
+def flow_penalty(layer, x, loss_of_outputs, training=False):
     """Omega of `loss_of_outputs(layer(x))`."""
-    return with_flow_penalty(lambda: loss_of_outputs(layer(x)))[1]
+    return with_flow_penalty(lambda: loss_of_outputs(layer(x, training=training)))[1]
 
 
 def elman_layer(units, features, return_sequences, activation="tanh", seed=0):
@@ -129,12 +129,13 @@ def test_the_penalty_is_zero_for_a_linear_unit_with_orthogonal_recurrent_weights
 
 @pytest.mark.parametrize("kind", ["lstm", "ntm", "clockwork"])
 def test_the_penalty_runs_on_cells_with_several_states(kind):
+    """In training mode, as an update calls it (the NTM and Clockwork cells have no dropout)."""
     cell = make_cell(kind, 4, **({"periods": (1, 2)} if kind == "clockwork" else {}))
     layer = RecurrentLayer(cell, return_sequences=False)
     x = tf.random.stateless_normal((2, 5, 3), seed=(0, 1))
     layer(x)
     with tf.GradientTape() as tape:
-        penalty = flow_penalty(layer, x, lambda h: tf.reduce_sum(tf.square(h)))
+        penalty = flow_penalty(layer, x, lambda h: tf.reduce_sum(tf.square(h)), training=True)
     gradients = tape.gradient(penalty, layer.trainable_variables)
     assert np.isfinite(float(penalty)) and float(penalty) > 0
     assert any(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients)
