@@ -71,12 +71,16 @@ class StepMasks:
     without a mask every step is taken at no cost.
 
     Args:
-        mask: bool [batch, T], or None (every step of every row).
+        mask: bool [batch, T], or [batch, T, units] where units of a row take a step
+            apart (the Clockwork cell's modules), or None (every step of every row).
         steps: T.
     """
 
     def __init__(self, mask, steps):
-        self.masks = None if mask is None else tf.unstack(tf.cast(mask, tf.bool)[:, :, None], steps, axis=1)
+        if mask is not None:
+            mask = tf.cast(mask, tf.bool)
+            mask = mask if mask.shape.rank == 3 else mask[:, :, None]
+        self.masks = None if mask is None else tf.unstack(mask, steps, axis=1)
 
     def keep(self, t, new, old):
         """State after step t: `new` on the rows that take it, `old` elsewhere."""

@@ -14,7 +14,7 @@ these that applies, and falls back to the next:
    called once. The fused pass's setup (reordered weight copies, stacking) would cost
    more than the step.
 3. On TensorFlow, a fused whole-sequence pass from `zoo.fused` (tanh / sigmoid; a GRU
-   with `reset_after=True`; any Elman, leaky or reservoir cell; no recurrent dropout;
+   with `reset_after=True`; any Elman, leaky, reservoir or Clockwork cell; no recurrent dropout;
    a time length known when the graph is built, at most `MAX_FUSED_STEPS`): one input
    projection for all steps and a hand-written backward pass (see `zoo.fused.plan`).
    It takes masks and `go_backwards` with Keras' semantics: a masked step keeps the
@@ -45,7 +45,7 @@ from keras import activations, ops
 # they are not exported under keras.backend.
 from keras.src import backend as keras_backend
 
-from zoo.cells import ElmanCell, GRUCell, LeakyCell, LSTMCell, ReservoirCell
+from zoo.cells import ClockworkCell, ElmanCell, GRUCell, LeakyCell, LSTMCell, ReservoirCell
 from zoo.layers.probed import probed_loop, recording
 
 # The fused pass unrolls the sequence into the graph; longer windows use the cell loop so
@@ -75,6 +75,7 @@ def _fused_sequence(cell):
     """
     # Imported here: `zoo.fused` is TensorFlow code, and the zoo also runs on machines
     # with only JAX or PyTorch installed.
+    from zoo.fused.clockwork import clockwork_sequence
     from zoo.fused.elman import elman_sequence
     from zoo.fused.gru import gru_sequence
     from zoo.fused.leaky import leaky_sequence
@@ -82,8 +83,10 @@ def _fused_sequence(cell):
 
     tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
     kind = type(cell)
+    if kind is ClockworkCell:
+        return clockwork_sequence  # tanh always, no dropout
     if kind not in (LSTMCell, GRUCell, ElmanCell, LeakyCell, ReservoirCell):
-        return None  # the NTM and Clockwork cells run the cell loop
+        return None  # the NTM cell runs the cell loop
     if cell.activation is not tanh or cell.recurrent_dropout:
         return None
     if kind is LSTMCell and cell.recurrent_activation is sigmoid:
@@ -105,6 +108,9 @@ def _fused_weights(cell, dtype):
     """
     import tensorflow as tf  # only the TensorFlow backend gets here
 
+    if type(cell) is ClockworkCell:
+        return [tf.convert_to_tensor(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)] + [
+            tf.cast(cell.recurrent_mask, dtype), tf.constant(cell.unit_periods(), dtype)]
     bias = cell.bias if cell.use_bias else tf.zeros(cell.bias_shape(), dtype)
     weights = [tf.convert_to_tensor(w) for w in (cell.kernel, cell.recurrent_kernel, bias)]
     if type(cell) in (LeakyCell, ReservoirCell):
