@@ -2,11 +2,12 @@
 need no TensorFlow (the Keras built-in model, PyTorch), the command line and the table.
 
 Configuration for every peer: batch 64, 100 steps per window, embedding 64, vocabulary
-96, one recurrent layer, Adam, whole training steps (forward, backward, update, carried
-state). FLOPs per character of a training step are taken as
-3 x forward = 6 x (G * units * (embedding + units) + units * vocab), G the gate count
-(LSTM 4, GRU 3, Elman, leaky and reservoir 1); the reservoir's fixed weights get no
-gradient, so its recurrent part counts 2 x forward (the forward and the dX chain).
+96, one recurrent layer (`--layers` stacks more), Adam, whole training steps (forward,
+backward, update, carried state). FLOPs per character of a training step are taken as
+3 x forward = 6 x (sum over layers of G * units * (input + units) + units * vocab), G the
+gate count (LSTM 4, GRU 3, Elman, leaky and reservoir 1), the input the embedding for
+the first layer and the units above it; the reservoir's fixed weights get no gradient,
+so its recurrent part counts 2 x forward (the forward and the dX chain).
 The leaky and reservoir cells have no Keras or PyTorch twin: their rows compare the
 fused pass with the zoo's own cell loop.
 """
@@ -25,34 +26,39 @@ GATES = {"lstm": 4, "gru": 3, "elman": 1, "leaky": 1, "reservoir": 1}
 KERAS_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "elman": keras.layers.SimpleRNN}
 
 
-def flops_per_char(cell, units):
+def flops_per_char(cell, units, layers=1):
     recurrent_passes = 4 if cell == "reservoir" else 6
-    return recurrent_passes * GATES[cell] * units * (EMBEDDING + units) + 6 * units * VOCAB
+    inputs = EMBEDDING + (layers - 1) * units  # summed over the layers
+    return recurrent_passes * GATES[cell] * units * (inputs + layers * units) + 6 * units * VOCAB
 
 
-def keras_builtin_model(cell, units):
-    """The zoo's state-in/state-out model with a Keras built-in recurrent layer."""
+def keras_builtin_model(cell, units, layers=1):
+    """The zoo's state-in/state-out model with Keras built-in recurrent layers."""
     token_ids = keras.Input((None,), dtype="int32")
-    state = [keras.Input((units,)) for _ in range(2 if cell == "lstm" else 1)]
     hidden = keras.layers.Embedding(VOCAB, EMBEDDING)(token_ids)
-    hidden, *new_state = KERAS_LAYERS[cell](units, return_sequences=True, return_state=True)(
-        hidden, initial_state=state)
-    return keras.Model([token_ids, *state], [keras.layers.Dense(VOCAB)(hidden), *new_state])
+    states, new_states = [], []
+    for _ in range(layers):
+        state = [keras.Input((units,)) for _ in range(2 if cell == "lstm" else 1)]
+        hidden, *new_state = KERAS_LAYERS[cell](units, return_sequences=True, return_state=True)(
+            hidden, initial_state=state)
+        states += state
+        new_states += new_state
+    return keras.Model([token_ids, *states], [keras.layers.Dense(VOCAB)(hidden), *new_states])
 
 
-def torch_trainer(cell, units, device="cpu"):
+def torch_trainer(cell, units, device="cpu", layers=1):
     """One training step of PyTorch's `nn.LSTM` / `nn.GRU` / `nn.RNN` (cuDNN on "cuda") as
     `step(n)`, on window `n % WINDOWS`, returning once the device has finished it."""
     import torch
 
     layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "elman": torch.nn.RNN}[cell]
     embedding = torch.nn.Embedding(VOCAB, EMBEDDING).to(device)
-    rnn = layer(EMBEDDING, units, batch_first=True).to(device)
+    rnn = layer(EMBEDDING, units, num_layers=layers, batch_first=True).to(device)
     output = torch.nn.Linear(units, VOCAB).to(device)
     parameters = [*embedding.parameters(), *rnn.parameters(), *output.parameters()]
     optimizer = torch.optim.Adam(parameters, 1e-3)
     windows = torch.randint(0, VOCAB, (WINDOWS, BATCH, TIME + 1), device=device)
-    zeros = torch.zeros(1, BATCH, units, device=device)
+    zeros = torch.zeros(layers, BATCH, units, device=device)
     carried = (zeros, zeros) if cell == "lstm" else zeros
 
     def step(n):
@@ -96,6 +102,7 @@ def parse_arguments(prog, description, default_steps, argv=None):
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "elman"], choices=sorted(GATES))
     parser.add_argument("--units", nargs="+", type=int, default=[128, 256, 512, 1024])
+    parser.add_argument("--layers", nargs="+", type=int, default=[1], help="stacked recurrent layers")
     parser.add_argument("--steps", type=int, default=default_steps,
                         help="timed training steps per peer, taken in turns (default: %(default)s; "
                              "the CPU benchmark takes fewer above 256 units)")
@@ -138,9 +145,11 @@ def zoo_against_torch(peers, work, rounds, blocks):
 
 
 def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
-    """Print one row per cell and size: characters per second of the zoo layer, its own
-    cell loop (`fused=False`), the Keras built-in and PyTorch (where `torch_device` is
-    given), the zoo's ratios to each, its GFLOP/s and their share of a matmul's rate.
+    """Print one row per cell, layer count and size: characters per second of the zoo
+    layers (the default schedule, `zoo.fused.schedule`), their one-pass schedule
+    (`single`), their own cell loop (`fused=False`), the Keras built-in and PyTorch (where
+    `torch_device` is given), the zoo's ratios to each, its GFLOP/s and their share of a
+    matmul's rate and of the CPU's FP32 peak (`fp32_peak`).
 
     `trainer(model)` answers `step(n)`: one training step of a Keras model on window
     `n % WINDOWS`, returning once it has finished. `matmul` is `(step, flops)`: one large
@@ -148,25 +157,65 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     (`interleaved_seconds`), `rounds_for(units)` steps each.
     """
     matmul_step, matmul_flops = matmul
-    print(f"{'cell':6} {'units':>5} {'zoo ch/s':>9} {'loop ch/s':>9} {'keras ch/s':>10} {'torch ch/s':>10} "
-          f"{'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'matmul':>6} {'share':>5}")
+    peak, peak_text = fp32_peak()
+    print(f"FP32 peak: {peak_text}")
+    print(f"{'cell':6} {'layers':>6} {'units':>5} {'zoo ch/s':>9} {'single':>9} {'loop ch/s':>9} {'keras ch/s':>10} "
+          f"{'torch ch/s':>10} {'zoo/single':>10} {'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} "
+          f"{'zoo GFLOP/s':>11} {'matmul':>6} {'share':>5} {'of peak':>7}")
     for cell in arguments.cells:
-        for units in arguments.units:
-            steps = {"zoo": trainer(build_language_model(VOCAB, cell, units, 1, EMBEDDING)),
-                     "loop": trainer(build_language_model(VOCAB, cell, units, 1, EMBEDDING, fused=False)),
-                     "matmul": matmul_step}
-            if cell in KERAS_LAYERS:
-                steps["keras"] = trainer(keras_builtin_model(cell, units))
-                if torch_device:
-                    steps["torch"] = torch_trainer(cell, units, torch_device)
-            seconds = interleaved_seconds(steps, rounds_for(units))
-            rate = {name: BATCH * TIME / seconds[name] for name in steps}
-            zoo, torch_rate = rate["zoo"], rate.get("torch", float("nan"))
-            rate.setdefault("keras", float("nan"))
-            gflops = zoo * flops_per_char(cell, units) / 1e9
-            peak = matmul_flops / seconds["matmul"] / 1e9
-            print(f"{cell:6} {units:5d} {zoo:9.0f} {rate['loop']:9.0f} {rate['keras']:10.0f} {torch_rate:10.0f} "
-                  f"{zoo / rate['loop']:8.2f} {zoo / rate['keras']:9.2f} {zoo / torch_rate:9.2f} "
-                  f"{gflops:11.1f} {peak:6.0f} {gflops / peak:5.0%}", flush=True)
-            del steps
-            keras.utils.clear_session()
+        for layers in arguments.layers:
+            for units in arguments.units:
+                single = trainer(build_language_model(VOCAB, cell, units, layers, EMBEDDING))
+                steps = {"zoo": trainer(build_language_model(VOCAB, cell, units, layers, EMBEDDING)),
+                         "single": on_one_pass(single),
+                         "loop": trainer(build_language_model(VOCAB, cell, units, layers, EMBEDDING, fused=False)),
+                         "matmul": matmul_step}
+                if cell in KERAS_LAYERS:
+                    steps["keras"] = trainer(keras_builtin_model(cell, units, layers))
+                    if torch_device:
+                        steps["torch"] = torch_trainer(cell, units, torch_device, layers)
+                seconds = interleaved_seconds(steps, rounds_for(units))
+                rate = {name: BATCH * TIME / seconds[name] for name in steps}
+                zoo, torch_rate = rate["zoo"], rate.get("torch", float("nan"))
+                rate.setdefault("keras", float("nan"))
+                gflops = zoo * flops_per_char(cell, units, layers) / 1e9
+                matmul_rate = matmul_flops / seconds["matmul"] / 1e9
+                print(f"{cell:6} {layers:6d} {units:5d} {zoo:9.0f} {rate['single']:9.0f} {rate['loop']:9.0f} "
+                      f"{rate['keras']:10.0f} {torch_rate:10.0f} {zoo / rate['single']:10.2f} "
+                      f"{zoo / rate['loop']:8.2f} {zoo / rate['keras']:9.2f} {zoo / torch_rate:9.2f} "
+                      f"{gflops:11.1f} {matmul_rate:6.0f} {gflops / matmul_rate:5.0%} "
+                      f"{gflops / peak if peak else float('nan'):7.0%}", flush=True)
+                del steps, single
+                keras.utils.clear_session()
+
+
+def on_one_pass(step):
+    """`step(n)` run (and so traced) with every fused pass on the `single` schedule."""
+    from zoo.fused.schedule import fused_schedule
+
+    def run(n):
+        with fused_schedule("single"):
+            step(n)
+
+    return run
+
+
+def fp32_peak():
+    """(GFLOP/s, how it was computed) of the CPU's FP32 peak from /proc/cpuinfo: cores x
+    clock x 2 FMA units x lanes (16 with AVX-512, 8 with AVX2) x 2 FLOPs per FMA; the
+    clock is the highest "cpu MHz" listed (a virtual machine lists its nominal clock).
+    (None, why) where it cannot be read."""
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return None, "unknown (no /proc/cpuinfo)"
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    clocks = [float(line.split(":", 1)[1]) for line in text.splitlines() if line.startswith("cpu MHz")]
+    if not clocks:
+        return None, "unknown (no clock in /proc/cpuinfo)"
+    from zoo.fused.schedule import cpu_cores
+
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    cores, ghz = cpu_cores(), max(clocks) / 1000
+    peak = cores * ghz * 2 * lanes * 2
+    return peak, f"{peak:.0f} GFLOP/s = {cores} cores x {ghz:.2f} GHz x 2 FMA units x {lanes} lanes x 2"

@@ -199,7 +199,7 @@ BAD_INPUTS = {
         "more than the vocabulary limit"),
     "resume a folder that is no run": (lambda d, run: ["--resume", str(d)], "no config.json"),
     "resume with other flags": (lambda d, run: ["--resume", str(run), "--units", "64"],
-                                "only --steps, --strategy and --devices may be given"),
+                                "only --steps, --strategy, --devices and --schedule may be given"),
     "resume after the corpus changed": (lambda d, run: change_corpus_then_resume(run),
                                         "vocabulary differs"),
     "resume with an edited config": (lambda d, run: edit_config_then_resume(run, units=48),

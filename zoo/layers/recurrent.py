@@ -16,7 +16,8 @@ these that applies, and falls back to the next:
 3. On TensorFlow, a fused whole-sequence pass from `zoo.fused` (tanh / sigmoid; a GRU
    with `reset_after=True`; any Elman, leaky, reservoir or Clockwork cell; no recurrent dropout;
    a time length known when the graph is built, at most `MAX_FUSED_STEPS`): one input
-   projection for all steps and a hand-written backward pass (see `zoo.fused.plan`).
+   projection for all steps and a hand-written backward pass (see `zoo.fused.plan`),
+   over the whole batch or over row groups side by side (`zoo.fused.schedule`).
    It takes masks and `go_backwards` with Keras' semantics: a masked step keeps the
    state it had, and its output is the last output of a step taken (zeros before the
    first one, or with `zero_output_for_mask`); a backward layer reads the whole padded
@@ -203,8 +204,11 @@ class RecurrentLayer(keras.layers.RNN):
         if self.go_backwards:
             sequences = tf.reverse(sequences, [1])
             mask = None if mask is None else tf.reverse(mask, [1])
+        from zoo.fused.schedule import in_row_groups, row_groups
+
         weights = _fused_weights(self.cell, sequences.dtype)
-        states, *final = _fused_sequence(self.cell)(sequences, *initial_state, *weights, mask=mask)
+        states, *final = in_row_groups(_fused_sequence(self.cell), row_groups(sequences.shape[0]), sequences,
+                                       initial_state, weights, mask)
         outputs = states  # h_t is each cell's output; a masked step's state is h_{t-1}
         if mask is not None:
             # A masked step's output: the last taken step's (zeros before the first taken

@@ -54,7 +54,7 @@ def config_from_command_line(task, argv, smoke, description):
         config = load_config(task, arguments.resume)
         if set(overrides) - RESUME_OVERRIDES:
             raise InputError("--resume continues with the run's saved configuration; only "
-                             "--steps, --strategy and --devices may be given with it")
+                             "--steps, --strategy, --devices and --schedule may be given with it")
         config = dataclasses.replace(config, **overrides)
     else:
         config = task.config_class(**{**(smoke if arguments.smoke else {}), **overrides})

@@ -14,6 +14,7 @@ import math
 import operator
 import sys
 
+from zoo.fused.schedule import SCHEDULES
 from zoo.run.errors import InputError
 
 # The largest integer any setting takes unless it declares its own maximum: every count,
@@ -150,6 +151,10 @@ class TrainingConfig:
                                   "(Pascanu et al., 2013, eq. 9; zoo.training.flow_penalty); it runs "
                                   "the recurrent layers on the cell loop, about 3x the update's time "
                                   "(0: off)", minimum=0.0)
+    schedule: str = setting("auto", "how the fused passes use a CPU's cores (zoo.fused.schedule): auto "
+                            "splits a batch's rows into two passes side by side where that measured "
+                            "faster (no GPU, 2+ cores, 32+ rows); single runs one pass; batch-split "
+                            "always splits; results differ only by float rounding", choices=SCHEDULES)
     jit_compile: bool = setting(False, "compile the update with XLA; slower on CPU here, try it "
                                 "on a GPU")
     strategy: str = setting("default", "tf.distribute: one device, mirrored over --devices of this "

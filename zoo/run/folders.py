@@ -31,7 +31,7 @@ RECIPE_KEY = "recipe"
 RECIPE_OF_UNNAMED_RUNS = "recipes.char_lm"
 # What may change when a run resumes: its length, and the devices it runs on (the state
 # is checkpointed in global order, so any replica count with the same global batch works).
-RESUME_OVERRIDES = {"steps", "strategy", "devices"}
+RESUME_OVERRIDES = {"steps", "strategy", "devices", "schedule"}
 
 
 def new_run_dir(logdir, name):

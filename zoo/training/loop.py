@@ -14,6 +14,7 @@ import time
 
 import keras
 
+from zoo.fused.schedule import fused_schedule
 from zoo.models.inference_twin import copy_weights
 from zoo.run.errors import disk_full_error, is_disk_full
 from zoo.run.folders import config_record, create_run, new_run_dir
@@ -75,7 +76,14 @@ def train_and_evaluate(task, config, run_dir=None, resume=False, show_progress=T
 
 def _train(task, config, data, strategy, run_dir, restore_from, show_progress, stop_requested):
     """The loop of `train_and_evaluate`, writing into `run_dir`; resumes from the newest
-    checkpoint of the run folder `restore_from` (None: a new run)."""
+    checkpoint of the run folder `restore_from` (None: a new run). Every graph it traces
+    takes the fused passes' `config.schedule` (`zoo.fused.schedule`)."""
+    with fused_schedule(config.schedule):
+        return _train_on_schedule(task, config, data, strategy, run_dir, restore_from, show_progress,
+                                  stop_requested)
+
+
+def _train_on_schedule(task, config, data, strategy, run_dir, restore_from, show_progress, stop_requested):
     keras.utils.set_random_seed(config.seed)
     session = TrainingSession(task, config, data, strategy, run_dir, restore_from, show_progress)
     if session.several_workers:

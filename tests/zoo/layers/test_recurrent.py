@@ -11,6 +11,8 @@ from cell_kinds import randomize
 import zoo
 from zoo.cells.clockwork import ClockworkCell
 from zoo.data import cut_into_streams, tbptt_windows
+from zoo.fused import schedule
+from zoo.fused.schedule import fused_schedule, row_groups
 from zoo.layers.recurrent import MAX_FUSED_STEPS, RecurrentLayer
 from zoo.models.language_model import build_language_model
 from zoo.training.tbptt import TBPTTRule
@@ -368,3 +370,34 @@ def test_a_subclass_of_a_cell_runs_its_own_maths_not_its_parents_fused_pass(cell
     parent.set_weights(layer.get_weights())
     assert parent.runs_fused(x)
     assert not np.allclose(parent(x).numpy(), layer(x).numpy(), atol=1e-3)
+
+
+# The batch-split schedule (zoo.fused.schedule): BATCH = 3 rows in groups of 2 and 1.
+@pytest.mark.parametrize("mask", [None, "holes"], ids=["unmasked", "masked-reversed"])
+@pytest.mark.parametrize("kind", sorted(FUSED_KINDS))
+def test_the_batch_split_schedule_equals_the_cell_loop(kind, mask):
+    """Outputs, final states and every gradient in float64, with a mask read backwards too."""
+    fused, loop = masked_pair(kind, go_backwards=mask is not None)
+    x, state = inputs_for(fused)
+    step_mask = None if mask is None else tf.constant(MASKS[mask])
+    with fused_schedule("batch-split"):
+        assert row_groups(BATCH) == 2
+        split = tf.function(masked_outputs_and_gradients)(fused, x, state, step_mask)
+    assert_all_close(split, masked_outputs_and_gradients(loop, x, state, step_mask), tolerance=1e-12)
+
+
+def test_auto_splits_the_rows_on_a_cpu_with_two_cores_and_enough_rows(monkeypatch):
+    monkeypatch.setattr(schedule, "cpu_cores", lambda: 2)
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])  # no GPU
+    assert [row_groups(rows) for rows in (None, 1, 2 * schedule.MIN_ROWS - 1, 2 * schedule.MIN_ROWS, 64)] == \
+        [1, 1, 1, 2, 2]
+    monkeypatch.setattr(schedule, "cpu_cores", lambda: 1)
+    assert row_groups(64) == 1
+    with fused_schedule("single"):
+        monkeypatch.setattr(schedule, "cpu_cores", lambda: 2)
+        assert row_groups(64) == 1
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"])
+    assert row_groups(64) == 1
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        with fused_schedule("wavefronts"):
+            pass
