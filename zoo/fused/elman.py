@@ -19,7 +19,8 @@ from zoo.fused import plan
 
 def elman_sequence(x, h_0, kernel, recurrent_kernel, bias, mask=None):
     """(h_1..T [batch, T, units], h_T) for x [batch, T, in] with static T; mask bool
-    [batch, T] or None."""
+    [batch, T], [batch, T, units] (units that take a step apart: the Clockwork cell's) or
+    None."""
     steps = plan.StepMasks(mask, x.shape[1])
 
     @tf.custom_gradient
