@@ -16,8 +16,10 @@ by the float rounding of the weight gradients' sums (and of oneDNN's blocking, w
 depends on the rows), so a run resumed on another machine may take another schedule.
 
 `auto` (the default) splits where it measured faster (docs/benchmarks.md): TensorFlow on
-a machine without a GPU, at least two cores, at least `MIN_ROWS` rows per group. On a
-GPU one pass is already spread over the device.
+a machine without a GPU, at least two cores, at least `MIN_ROWS` rows per group and
+`MIN_UNITS` units. On a GPU one pass is already spread over the device; with few units
+the per-step op overhead, which two chains double, outweighs the matmuls, and a split
+graph takes twice as long to build.
 """
 
 import contextlib
@@ -26,6 +28,7 @@ import os
 
 SCHEDULES = ("auto", "single", "batch-split")
 MIN_ROWS = 8  # rows per group; a split LSTM pass at 256 units measured 1.45x faster at 8 (docs/benchmarks.md)
+MIN_UNITS = 128  # the fewest units measured faster split (1.10x-1.33x at 128)
 
 _schedule = contextvars.ContextVar("fused_schedule", default="auto")
 
@@ -50,9 +53,9 @@ def cpu_cores():
         return os.cpu_count() or 1
 
 
-def row_groups(batch):
-    """How many row groups a fused pass over `batch` rows (None: unknown when traced) takes
-    under the current schedule."""
+def row_groups(batch, units):
+    """How many row groups a fused pass over `batch` rows (None: unknown when traced) of
+    `units` units takes under the current schedule."""
     import tensorflow as tf
 
     name = _schedule.get()
@@ -60,7 +63,8 @@ def row_groups(batch):
         return 1
     if name == "batch-split":
         return 2
-    if tf.config.list_logical_devices("GPU") or cpu_cores() < 2 or batch < 2 * MIN_ROWS:
+    if (tf.config.list_logical_devices("GPU") or cpu_cores() < 2 or batch < 2 * MIN_ROWS
+            or units < MIN_UNITS):
         return 1
     return 2
 

@@ -207,8 +207,8 @@ class RecurrentLayer(keras.layers.RNN):
         from zoo.fused.schedule import in_row_groups, row_groups
 
         weights = _fused_weights(self.cell, sequences.dtype)
-        states, *final = in_row_groups(_fused_sequence(self.cell), row_groups(sequences.shape[0]), sequences,
-                                       initial_state, weights, mask)
+        groups = row_groups(sequences.shape[0], self.cell.units)
+        states, *final = in_row_groups(_fused_sequence(self.cell), groups, sequences, initial_state, weights, mask)
         outputs = states  # h_t is each cell's output; a masked step's state is h_{t-1}
         if mask is not None:
             # A masked step's output: the last taken step's (zeros before the first taken

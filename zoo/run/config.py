@@ -153,7 +153,7 @@ class TrainingConfig:
                                   "(0: off)", minimum=0.0)
     schedule: str = setting("auto", "how the fused passes use a CPU's cores (zoo.fused.schedule): auto "
                             "splits a batch's rows into two passes side by side where that measured "
-                            "faster (no GPU, 2+ cores, 16+ rows); single runs one pass; batch-split "
+                            "faster (no GPU, 2+ cores, 16+ rows, 128+ units); single runs one pass; batch-split "
                             "always splits; results differ only by float rounding", choices=SCHEDULES)
     jit_compile: bool = setting(False, "compile the update with XLA; slower on CPU here, try it "
                                 "on a GPU")

@@ -381,23 +381,25 @@ def test_the_batch_split_schedule_equals_the_cell_loop(kind, mask):
     x, state = inputs_for(fused)
     step_mask = None if mask is None else tf.constant(MASKS[mask])
     with fused_schedule("batch-split"):
-        assert row_groups(BATCH) == 2
+        assert row_groups(BATCH, UNITS) == 2
         split = tf.function(masked_outputs_and_gradients)(fused, x, state, step_mask)
     assert_all_close(split, masked_outputs_and_gradients(loop, x, state, step_mask), tolerance=1e-12)
 
 
-def test_auto_splits_the_rows_on_a_cpu_with_two_cores_and_enough_rows(monkeypatch):
+def test_auto_splits_the_rows_on_a_cpu_with_two_cores_and_enough_rows_and_units(monkeypatch):
     monkeypatch.setattr(schedule, "cpu_cores", lambda: 2)
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])  # no GPU
-    assert [row_groups(rows) for rows in (None, 1, 2 * schedule.MIN_ROWS - 1, 2 * schedule.MIN_ROWS, 64)] == \
+    units = schedule.MIN_UNITS
+    assert [row_groups(rows, units) for rows in (None, 1, 2 * schedule.MIN_ROWS - 1, 2 * schedule.MIN_ROWS, 64)] == \
         [1, 1, 1, 2, 2]
+    assert row_groups(64, units - 1) == 1
     monkeypatch.setattr(schedule, "cpu_cores", lambda: 1)
-    assert row_groups(64) == 1
+    assert row_groups(64, units) == 1
     with fused_schedule("single"):
         monkeypatch.setattr(schedule, "cpu_cores", lambda: 2)
-        assert row_groups(64) == 1
+        assert row_groups(64, units) == 1
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"])
-    assert row_groups(64) == 1
+    assert row_groups(64, units) == 1
     with pytest.raises(ValueError, match="schedule must be one of"):
         with fused_schedule("wavefronts"):
             pass
