@@ -151,7 +151,7 @@ class TrainingConfig:
                                   "(Pascanu et al., 2013, eq. 9; zoo.training.flow_penalty); it runs "
                                   "the recurrent layers on the cell loop, about 3x the update's time "
                                   "(0: off)", minimum=0.0)
-    schedule: str = setting("auto", "how the fused passes use a CPU's cores (zoo.fused.schedule): auto "
+    schedule: str = setting("single", "how the fused passes use a CPU's cores (zoo.fused.schedule): auto "
                             "splits a batch's rows into two passes side by side where that measured "
                             "faster (no GPU, 2+ cores, 16+ rows, 128+ units); single runs one pass; batch-split "
                             "always splits; results differ only by float rounding", choices=SCHEDULES)
