@@ -1,6 +1,6 @@
 """Clockwork RNN training throughput, sequence steps per second: `recipes.long_range`'s
-adding model on the Clockwork cell's fused pass (`zoo.fused.clockwork`) against the same
-model on the cell loop (`fused=False`), in one invocation, the peers taking turns
+adding model on the Clockwork cell's fused pass (`zoo.fused.clockwork`, on the `auto`
+schedule) against the same model on the cell loop (`fused=False`), in one invocation, the peers taking turns
 (`benchmarks.peers.interleaved_seconds`).
 
     python -m benchmarks.clockwork_throughput [--units 64 256] [--lengths 30 100] [--steps 10]
@@ -16,7 +16,7 @@ import statistics
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.peers import interleaved_seconds
+from benchmarks.peers import interleaved_seconds, on_schedule
 from recipes.long_range import batch_loss
 from zoo.data.synthetic import TASKS
 from zoo.models.long_range import build_long_range_model
@@ -51,7 +51,7 @@ def main(argv=None):
     print("| units | T | fused pass | cell loop | fused / loop |\n| ---: | ---: | --- | --- | --- |")
     for units in arguments.units:
         for length in arguments.lengths:
-            peers = {"fused": trainer(units, length, True), "loop": trainer(units, length, False)}
+            peers = {"fused": on_schedule("auto", trainer(units, length, True)), "loop": trainer(units, length, False)}
             blocks = [interleaved_seconds(peers, arguments.steps) for _ in range(arguments.blocks)]
             work = BATCH * length
             rate = {name: [work / block[name] for block in blocks] for name in peers}

@@ -146,7 +146,7 @@ def zoo_against_torch(peers, work, rounds, blocks):
 
 def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     """Print one row per cell, layer count and size: characters per second of the zoo
-    layers (the default schedule, `zoo.fused.schedule`), their one-pass schedule
+    layers (the `auto` schedule, `zoo.fused.schedule`), their one-pass schedule
     (`single`), their own cell loop (`fused=False`), the Keras built-in and PyTorch (where
     `torch_device` is given), the zoo's ratios to each, its GFLOP/s and their share of a
     matmul's rate and of the CPU's FP32 peak (`fp32_peak`).
@@ -165,9 +165,10 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     for cell in arguments.cells:
         for layers in arguments.layers:
             for units in arguments.units:
-                single = trainer(build_language_model(VOCAB, cell, units, layers, EMBEDDING))
-                steps = {"zoo": trainer(build_language_model(VOCAB, cell, units, layers, EMBEDDING)),
-                         "single": on_one_pass(single),
+                steps = {"zoo": on_schedule("auto", trainer(build_language_model(VOCAB, cell, units, layers,
+                                                                                  EMBEDDING))),
+                         "single": on_schedule("single", trainer(build_language_model(VOCAB, cell, units, layers,
+                                                                                      EMBEDDING))),
                          "loop": trainer(build_language_model(VOCAB, cell, units, layers, EMBEDDING, fused=False)),
                          "matmul": matmul_step}
                 if cell in KERAS_LAYERS:
@@ -185,16 +186,16 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
                       f"{zoo / rate['loop']:8.2f} {zoo / rate['keras']:9.2f} {zoo / torch_rate:9.2f} "
                       f"{gflops:11.1f} {matmul_rate:6.0f} {gflops / matmul_rate:5.0%} "
                       f"{gflops / peak if peak else float('nan'):7.0%}", flush=True)
-                del steps, single
+                del steps
                 keras.utils.clear_session()
 
 
-def on_one_pass(step):
-    """`step(n)` run (and so traced) with every fused pass on the `single` schedule."""
+def on_schedule(name, step):
+    """`step(n)` run (and so traced) with every fused pass on schedule `name`."""
     from zoo.fused.schedule import fused_schedule
 
     def run(n):
-        with fused_schedule("single"):
+        with fused_schedule(name):
             step(n)
 
     return run

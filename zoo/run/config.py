@@ -14,7 +14,7 @@ import math
 import operator
 import sys
 
-from zoo.fused.schedule import SCHEDULES
+from zoo.fused.schedule import DEFAULT_SCHEDULE, SCHEDULES
 from zoo.run.errors import InputError
 
 # The largest integer any setting takes unless it declares its own maximum: every count,
@@ -151,7 +151,7 @@ class TrainingConfig:
                                   "(Pascanu et al., 2013, eq. 9; zoo.training.flow_penalty); it runs "
                                   "the recurrent layers on the cell loop, about 3x the update's time "
                                   "(0: off)", minimum=0.0)
-    schedule: str = setting("single", "how the fused passes use a CPU's cores (zoo.fused.schedule): auto "
+    schedule: str = setting(DEFAULT_SCHEDULE, "how the fused passes use a CPU's cores (zoo.fused.schedule): auto "
                             "splits a batch's rows into two passes side by side where that measured "
                             "faster (no GPU, 2+ cores, 16+ rows, 128+ units); single runs one pass; batch-split "
                             "always splits; results differ only by float rounding", choices=SCHEDULES)

@@ -29,8 +29,9 @@ from zoo.training.checkpoints import restore_weights
 CONFIG_FILE = "config.json"
 RECIPE_KEY = "recipe"
 RECIPE_OF_UNNAMED_RUNS = "recipes.char_lm"
-# What may change when a run resumes: its length, and the devices it runs on (the state
-# is checkpointed in global order, so any replica count with the same global batch works).
+# What may change when a run resumes: its length, the devices it runs on (the state is
+# checkpointed in global order, so any replica count with the same global batch works) and
+# the fused passes' schedule (the same function to float rounding).
 RESUME_OVERRIDES = {"steps", "strategy", "devices", "schedule"}
 
 

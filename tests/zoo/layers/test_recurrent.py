@@ -390,16 +390,18 @@ def test_auto_splits_the_rows_on_a_cpu_with_two_cores_and_enough_rows_and_units(
     monkeypatch.setattr(schedule, "cpu_cores", lambda: 2)
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])  # no GPU
     units = schedule.MIN_UNITS
-    assert [row_groups(rows, units) for rows in (None, 1, 2 * schedule.MIN_ROWS - 1, 2 * schedule.MIN_ROWS, 64)] == \
-        [1, 1, 1, 2, 2]
-    assert row_groups(64, units - 1) == 1
-    monkeypatch.setattr(schedule, "cpu_cores", lambda: 1)
-    assert row_groups(64, units) == 1
-    with fused_schedule("single"):
-        monkeypatch.setattr(schedule, "cpu_cores", lambda: 2)
+    assert row_groups(64, units) == 1  # outside any schedule: DEFAULT_SCHEDULE, one pass
+    with fused_schedule("auto"):
+        assert [row_groups(rows, units) for rows in (None, 1, 2 * schedule.MIN_ROWS - 1, 2 * schedule.MIN_ROWS,
+                                                     64)] == [1, 1, 1, 2, 2]
+        assert row_groups(64, units - 1) == 1
+        monkeypatch.setattr(schedule, "cpu_cores", lambda: 1)
         assert row_groups(64, units) == 1
-    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"])
-    assert row_groups(64, units) == 1
+        with fused_schedule("single"):
+            monkeypatch.setattr(schedule, "cpu_cores", lambda: 2)
+            assert row_groups(64, units) == 1
+        monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"])
+        assert row_groups(64, units) == 1
     with pytest.raises(ValueError, match="schedule must be one of"):
         with fused_schedule("wavefronts"):
             pass
