@@ -22,7 +22,7 @@ import tensorflow as tf
 from zoo.fused import plan
 
 
-def _sigmoid_gates_first(fused):
+def gates_sigmoid_first(fused):
     """Columns i, f, c, o (the Keras layout) -> i, f, o, c."""
     i, f, c, o = tf.split(fused, 4, axis=-1)
     return tf.concat([i, f, o, c], axis=-1)
@@ -83,5 +83,5 @@ def lstm_sequence(x, h_0, c_0, kernel, recurrent_kernel, bias, mask=None):
         outputs = tf.stack(hs, axis=1)
         return (outputs, h, c), backward
 
-    return run(x, h_0, c_0, _sigmoid_gates_first(kernel), _sigmoid_gates_first(recurrent_kernel),
-               _sigmoid_gates_first(bias))
+    return run(x, h_0, c_0, gates_sigmoid_first(kernel), gates_sigmoid_first(recurrent_kernel),
+               gates_sigmoid_first(bias))
