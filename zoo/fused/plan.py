@@ -47,13 +47,23 @@ def input_gradients(x, kernel, d_z_rows):
     """(dX, dW, db) of Z = X W + b from dZ as rows [batch * T, G * units]; x [batch, T, in]."""
     d_x = tf.reshape(tf.matmul(d_z_rows, transposed_copy(kernel)), tf.shape(x))
     d_kernel = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), d_z_rows, transpose_a=True)
-    return d_x, d_kernel, tf.reduce_sum(d_z_rows, axis=0)
+    return d_x, d_kernel, column_sums(d_z_rows)
 
 
 def recurrent_gradients(h_prev, d_z_rows):
     """(dU, db) of Z = H_prev U + b from dZ as rows; h_prev the T tensors h_0..h_{T-1}."""
     d_recurrent_kernel = tf.matmul(rows(h_prev), d_z_rows, transpose_a=True)
-    return d_recurrent_kernel, tf.reduce_sum(d_z_rows, axis=0)
+    return d_recurrent_kernel, column_sums(d_z_rows)
+
+
+def column_sums(rows):
+    """sum over the rows of `rows` [n, m] -> [m], as the matmul ones[1, n] rows.
+
+    `tf.reduce_sum(rows, axis=0)` over [6400, 1024] (a bias gradient at batch 64, T = 100,
+    256 LSTM units) took 10 ms on the CPUs measured here, the matmul about 3 ms: the
+    reduction runs on one thread, the matmul on oneDNN's blocked kernel.
+    """
+    return tf.matmul(tf.ones([1, tf.shape(rows)[0]], rows.dtype), rows)[0]
 
 
 def gradient_or_zeros(gradient, like):
