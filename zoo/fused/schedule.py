@@ -27,9 +27,8 @@ import contextvars
 import os
 
 SCHEDULES = ("auto", "single", "batch-split")
-# What a pass takes outside any `fused_schedule` and what `--schedule` defaults to: one
-# pass, until the slow tests' time under `auto` (its split doubles every graph) is measured.
-DEFAULT_SCHEDULE = "single"
+# What a pass takes outside any `fused_schedule` and what `--schedule` defaults to.
+DEFAULT_SCHEDULE = "auto"
 MIN_ROWS = 8  # rows per group; a split LSTM pass at 256 units measured 1.45x faster at 8 (docs/benchmarks.md)
 MIN_UNITS = 128  # the fewest units measured faster split (1.10x-1.33x at 128)
 

@@ -390,7 +390,8 @@ def test_auto_splits_the_rows_on_a_cpu_with_two_cores_and_enough_rows_and_units(
     monkeypatch.setattr(schedule, "cpu_cores", lambda: 2)
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])  # no GPU
     units = schedule.MIN_UNITS
-    assert row_groups(64, units) == 1  # outside any schedule: DEFAULT_SCHEDULE, one pass
+    assert schedule.DEFAULT_SCHEDULE == "auto"
+    assert row_groups(64, units) == 2  # outside any fused_schedule: the default
     with fused_schedule("auto"):
         assert [row_groups(rows, units) for rows in (None, 1, 2 * schedule.MIN_ROWS - 1, 2 * schedule.MIN_ROWS,
                                                      64)] == [1, 1, 1, 2, 2]
