@@ -201,22 +201,29 @@ def on_schedule(name, step):
     return run
 
 
-def fp32_peak():
-    """(GFLOP/s, how it was computed) of the CPU's FP32 peak from /proc/cpuinfo: cores x
-    clock x 2 FMA units x lanes (16 with AVX-512, 8 with AVX2) x 2 FLOPs per FMA; the
-    clock is the highest "cpu MHz" listed (a virtual machine lists its nominal clock).
-    (None, why) where it cannot be read."""
+def fp32_peak(cpuinfo=None):
+    """(GFLOP/s, how it was computed) of the CPU's FP32 peak from /proc/cpuinfo (or the
+    text `cpuinfo`): cores x clock x 2 FMA units x lanes x 2 FLOPs per FMA; 16 lanes with
+    AVX-512, 8 with AVX2, and 8 on AMD's Zen 4 (family 25), whose AVX-512 runs on two
+    256-bit FMA units, half of each 512-bit instruction per unit. The clock is the highest
+    "cpu MHz" listed (a virtual machine lists its nominal clock). (None, why) where it
+    cannot be read."""
     try:
-        text = open("/proc/cpuinfo").read()
+        text = cpuinfo if cpuinfo is not None else open("/proc/cpuinfo").read()
     except OSError:
         return None, "unknown (no /proc/cpuinfo)"
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    fields = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
     clocks = [float(line.split(":", 1)[1]) for line in text.splitlines() if line.startswith("cpu MHz")]
     if not clocks:
         return None, "unknown (no clock in /proc/cpuinfo)"
     from zoo.fused.schedule import cpu_cores
 
-    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    flags = fields.get("flags", "").split()
+    zen4 = fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "25"
+    lanes = 8 if zen4 else 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
     cores, ghz = cpu_cores(), max(clocks) / 1000
     peak = cores * ghz * 2 * lanes * 2
     return peak, f"{peak:.0f} GFLOP/s = {cores} cores x {ghz:.2f} GHz x 2 FMA units x {lanes} lanes x 2"
