@@ -106,6 +106,10 @@ def parse_arguments(prog, description, default_steps, argv=None):
     parser.add_argument("--steps", type=int, default=default_steps,
                         help="timed training steps per peer, taken in turns (default: %(default)s; "
                              "the CPU benchmark takes fewer above 256 units)")
+    parser.add_argument("--clock-ghz", type=float, default=None,
+                        help="the clock the FP32 peak is computed at (default: the highest 'cpu MHz' in "
+                             "/proc/cpuinfo, which a virtual machine lists at its nominal clock, not the "
+                             "boost clock it runs at)")
     return parser.parse_args(argv)
 
 
@@ -157,7 +161,7 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     (`interleaved_seconds`), `rounds_for(units)` steps each.
     """
     matmul_step, matmul_flops = matmul
-    peak, peak_text = fp32_peak()
+    peak, peak_text = fp32_peak(clock_ghz=getattr(arguments, "clock_ghz", None))
     print(f"FP32 peak: {peak_text}")
     print(f"{'cell':6} {'layers':>6} {'units':>5} {'zoo ch/s':>9} {'single':>9} {'loop ch/s':>9} {'keras ch/s':>10} "
           f"{'torch ch/s':>10} {'zoo/single':>10} {'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} "
@@ -201,13 +205,13 @@ def on_schedule(name, step):
     return run
 
 
-def fp32_peak(cpuinfo=None):
+def fp32_peak(cpuinfo=None, clock_ghz=None):
     """(GFLOP/s, how it was computed) of the CPU's FP32 peak from /proc/cpuinfo (or the
     text `cpuinfo`): cores x clock x 2 FMA units x lanes x 2 FLOPs per FMA; 16 lanes with
     AVX-512, 8 with AVX2, and 8 on AMD's Zen 4 (family 25), whose AVX-512 runs on two
     256-bit FMA units, half of each 512-bit instruction per unit. The clock is the highest
-    "cpu MHz" listed (a virtual machine lists its nominal clock). (None, why) where it
-    cannot be read."""
+    "cpu MHz" listed (a virtual machine lists its nominal clock), or `clock_ghz` where
+    given. (None, why) where it cannot be read."""
     try:
         text = cpuinfo if cpuinfo is not None else open("/proc/cpuinfo").read()
     except OSError:
@@ -217,6 +221,8 @@ def fp32_peak(cpuinfo=None):
         name, _, value = line.partition(":")
         fields.setdefault(name.strip(), value.strip())
     clocks = [float(line.split(":", 1)[1]) for line in text.splitlines() if line.startswith("cpu MHz")]
+    if clock_ghz:
+        clocks = [clock_ghz * 1000]
     if not clocks:
         return None, "unknown (no clock in /proc/cpuinfo)"
     from zoo.fused.schedule import cpu_cores

@@ -24,3 +24,9 @@ def test_the_peak_is_cores_times_clock_times_two_fma_units_times_lanes_times_two
 def test_a_cpuinfo_without_a_clock_gives_no_peak():
     peak, how = peers.fp32_peak("vendor_id\t: GenuineIntel\nflags\t\t: avx2\n")
     assert peak is None and how == "unknown (no clock in /proc/cpuinfo)"
+
+
+def test_a_clock_given_replaces_the_listed_one(monkeypatch):
+    monkeypatch.setattr("zoo.fused.schedule.cpu_cores", lambda: 2)
+    peak, how = peers.fp32_peak(cpuinfo("AuthenticAMD", "25", "avx2 avx512f", mhz="2600.000"), clock_ghz=3.65)
+    assert peak == pytest.approx(2 * 3.65 * 2 * 8 * 2) and "3.65 GHz" in how
