@@ -161,7 +161,7 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     (`interleaved_seconds`), `rounds_for(units)` steps each.
     """
     matmul_step, matmul_flops = matmul
-    peak, peak_text = fp32_peak(clock_ghz=getattr(arguments, "clock_ghz", None))
+    peak, peak_text = fp32_peak(clock_ghz=arguments.clock_ghz)
     print(f"FP32 peak: {peak_text}")
     print(f"{'cell':6} {'layers':>6} {'units':>5} {'zoo ch/s':>9} {'single':>9} {'loop ch/s':>9} {'keras ch/s':>10} "
           f"{'torch ch/s':>10} {'zoo/single':>10} {'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} "
@@ -216,20 +216,20 @@ def fp32_peak(cpuinfo=None, clock_ghz=None):
         text = cpuinfo if cpuinfo is not None else open("/proc/cpuinfo").read()
     except OSError:
         return None, "unknown (no /proc/cpuinfo)"
-    fields = {}
+    fields, clocks = {}, []
     for line in text.splitlines():
-        name, _, value = line.partition(":")
-        fields.setdefault(name.strip(), value.strip())
-    clocks = [float(line.split(":", 1)[1]) for line in text.splitlines() if line.startswith("cpu MHz")]
-    if clock_ghz:
-        clocks = [clock_ghz * 1000]
-    if not clocks:
+        name, _, value = (part.strip() for part in line.partition(":"))
+        fields.setdefault(name, value)  # the first processor's
+        if name == "cpu MHz":
+            clocks.append(float(value) / 1000)
+    ghz = clock_ghz or max(clocks, default=None)
+    if not ghz:
         return None, "unknown (no clock in /proc/cpuinfo)"
     from zoo.fused.schedule import cpu_cores
 
     flags = fields.get("flags", "").split()
     zen4 = fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "25"
     lanes = 8 if zen4 else 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
-    cores, ghz = cpu_cores(), max(clocks) / 1000
+    cores = cpu_cores()
     peak = cores * ghz * 2 * lanes * 2
     return peak, f"{peak:.0f} GFLOP/s = {cores} cores x {ghz:.2f} GHz x 2 FMA units x {lanes} lanes x 2"
