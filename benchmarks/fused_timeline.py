@@ -24,7 +24,7 @@ import tensorflow as tf
 from tensorflow.python.client import timeline
 
 from zoo.cells import make_cell
-from zoo.fused.schedule import SCHEDULES, fused_schedule, in_row_groups, row_groups
+from zoo.fused.schedule import SCHEDULES, fused_schedule, on_current_schedule
 from zoo.layers.recurrent import _fused_sequence, _fused_weights
 
 BATCH, TIME, FEATURES = 64, 100, 64
@@ -57,7 +57,7 @@ def fused_stack_gradients(built, units, feeds):
     for sequence, values, state_count in built:
         layer_weights = [placeholder(v) for v in values]
         states = [placeholder(np.zeros((BATCH, units), np.float32)) for _ in range(state_count)]
-        hidden, *_ = in_row_groups(sequence, row_groups(BATCH, units), hidden, states, layer_weights, None)
+        hidden, *_ = on_current_schedule(sequence, units, hidden, states, layer_weights, None)
         weights += layer_weights
     return tf.gradients(tf.reduce_sum(hidden ** 2), weights)
 

@@ -71,6 +71,12 @@ def row_groups(batch, units):
     return 2
 
 
+def on_current_schedule(sequence, units, x, states, weights, mask):
+    """`sequence(x, *states, *weights, mask=mask)` over `x`'s rows as the current schedule
+    groups them (`row_groups` of a pass of `units` units, `in_row_groups`)."""
+    return in_row_groups(sequence, row_groups(x.shape[0], units), x, states, weights, mask)
+
+
 def in_row_groups(sequence, groups, x, states, weights, mask):
     """`sequence(x, *states, *weights, mask=mask)` computed as `groups` passes over row
     groups (rows split as evenly as they go), its results concatenated along the rows."""

@@ -204,11 +204,11 @@ class RecurrentLayer(keras.layers.RNN):
         if self.go_backwards:
             sequences = tf.reverse(sequences, [1])
             mask = None if mask is None else tf.reverse(mask, [1])
-        from zoo.fused.schedule import in_row_groups, row_groups
+        from zoo.fused.schedule import on_current_schedule
 
         weights = _fused_weights(self.cell, sequences.dtype)
-        groups = row_groups(sequences.shape[0], self.cell.units)
-        states, *final = in_row_groups(_fused_sequence(self.cell), groups, sequences, initial_state, weights, mask)
+        states, *final = on_current_schedule(_fused_sequence(self.cell), self.cell.units, sequences, initial_state,
+                                             weights, mask)
         outputs = states  # h_t is each cell's output; a masked step's state is h_{t-1}
         if mask is not None:
             # A masked step's output: the last taken step's (zeros before the first taken
