@@ -28,6 +28,8 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["zoo", "zoo.*", "recipes", "recipes.*", "export", "export.*",
                                     "benchmarks", "benchmarks.*"]),
+    # The compiled step kernels' C++ source, built on first use (zoo.fused.native).
+    package_data={"zoo.fused": ["kernels/*.cc"]},
     python_requires=">=3.10,<3.13",
     install_requires=TENSORFLOW_CPU + [
         "keras>=3.15,<4",

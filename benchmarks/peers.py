@@ -150,10 +150,12 @@ def zoo_against_torch(peers, work, rounds, blocks):
 
 def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     """Print one row per cell, layer count and size: characters per second of the zoo
-    layers (the `auto` schedule, `zoo.fused.schedule`), their one-pass schedule
-    (`single`), their own cell loop (`fused=False`), the Keras built-in and PyTorch (where
-    `torch_device` is given), the zoo's ratios to each, its GFLOP/s and their share of a
-    matmul's rate and of the CPU's FP32 peak (`fp32_peak`).
+    layers (the `auto` schedule, `zoo.fused.schedule`, with the compiled step kernels,
+    `zoo.fused.native`, where the cell has them), the same with TensorFlow ops only
+    ("tf ops"), their one-pass schedule (`single`), their own cell loop (`fused=False`),
+    the Keras built-in and PyTorch (where `torch_device` is given), the zoo's ratios to
+    each, its GFLOP/s and their share of a matmul's rate and of the CPU's FP32 peak
+    (`fp32_peak`).
 
     `trainer(model)` answers `step(n)`: one training step of a Keras model on window
     `n % WINDOWS`, returning once it has finished. `matmul` is `(step, flops)`: one large
@@ -163,17 +165,19 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     matmul_step, matmul_flops = matmul
     peak, peak_text = fp32_peak(clock_ghz=arguments.clock_ghz)
     print(f"FP32 peak: {peak_text}")
-    print(f"{'cell':6} {'layers':>6} {'units':>5} {'zoo ch/s':>9} {'single':>9} {'loop ch/s':>9} {'keras ch/s':>10} "
-          f"{'torch ch/s':>10} {'zoo/single':>10} {'zoo/loop':>8} {'zoo/keras':>9} {'zoo/torch':>9} "
-          f"{'zoo GFLOP/s':>11} {'matmul':>6} {'share':>5} {'of peak':>7}")
+    print(f"{'cell':6} {'layers':>6} {'units':>5} {'zoo ch/s':>9} {'tf ops':>9} {'single':>9} {'loop ch/s':>9} "
+          f"{'keras ch/s':>10} {'torch ch/s':>10} {'zoo/tf ops':>10} {'zoo/single':>10} {'zoo/loop':>8} "
+          f"{'zoo/keras':>9} {'zoo/torch':>9} {'zoo GFLOP/s':>11} {'matmul':>6} {'share':>5} {'of peak':>7}")
     for cell in arguments.cells:
         for layers in arguments.layers:
             for units in arguments.units:
-                steps = {"zoo": on_schedule("auto", trainer(build_language_model(VOCAB, cell, units, layers,
-                                                                                  EMBEDDING))),
-                         "single": on_schedule("single", trainer(build_language_model(VOCAB, cell, units, layers,
-                                                                                      EMBEDDING))),
-                         "loop": trainer(build_language_model(VOCAB, cell, units, layers, EMBEDDING, fused=False)),
+                def model(fused=True):
+                    return build_language_model(VOCAB, cell, units, layers, EMBEDDING, fused=fused)
+
+                steps = {"zoo": on_schedule("auto", trainer(model())),
+                         "tf_ops": on_schedule("auto", trainer(model()), tf_ops=True),
+                         "single": on_schedule("single", trainer(model())),
+                         "loop": trainer(model(fused=False)),
                          "matmul": matmul_step}
                 if cell in KERAS_LAYERS:
                     steps["keras"] = trainer(keras_builtin_model(cell, units, layers))
@@ -185,21 +189,25 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
                 rate.setdefault("keras", float("nan"))
                 gflops = zoo * flops_per_char(cell, units, layers) / 1e9
                 matmul_rate = matmul_flops / seconds["matmul"] / 1e9
-                print(f"{cell:6} {layers:6d} {units:5d} {zoo:9.0f} {rate['single']:9.0f} {rate['loop']:9.0f} "
-                      f"{rate['keras']:10.0f} {torch_rate:10.0f} {zoo / rate['single']:10.2f} "
-                      f"{zoo / rate['loop']:8.2f} {zoo / rate['keras']:9.2f} {zoo / torch_rate:9.2f} "
-                      f"{gflops:11.1f} {matmul_rate:6.0f} {gflops / matmul_rate:5.0%} "
+                print(f"{cell:6} {layers:6d} {units:5d} {zoo:9.0f} {rate['tf_ops']:9.0f} {rate['single']:9.0f} "
+                      f"{rate['loop']:9.0f} {rate['keras']:10.0f} {torch_rate:10.0f} {zoo / rate['tf_ops']:10.2f} "
+                      f"{zoo / rate['single']:10.2f} {zoo / rate['loop']:8.2f} {zoo / rate['keras']:9.2f} "
+                      f"{zoo / torch_rate:9.2f} {gflops:11.1f} {matmul_rate:6.0f} {gflops / matmul_rate:5.0%} "
                       f"{gflops / peak if peak else float('nan'):7.0%}", flush=True)
                 del steps
                 keras.utils.clear_session()
 
 
-def on_schedule(name, step):
-    """`step(n)` run (and so traced) with every fused pass on schedule `name`."""
+def on_schedule(name, step, tf_ops=False):
+    """`step(n)` run (and so traced) with every fused pass on schedule `name`, and with
+    TensorFlow ops only where `tf_ops` (no compiled step kernels, `zoo.fused.native`)."""
+    import contextlib
+
+    from zoo.fused.native import tf_ops_only
     from zoo.fused.schedule import fused_schedule
 
     def run(n):
-        with fused_schedule(name):
+        with fused_schedule(name), tf_ops_only() if tf_ops else contextlib.nullcontext():
             step(n)
 
     return run

@@ -28,25 +28,34 @@ def transposed_copy(matrix):
     return tf.gather(transposed, tf.range(tf.shape(transposed)[0]))
 
 
+def time_major(sequence):
+    """[batch, T, n] <-> [T, batch, n]."""
+    return tf.transpose(sequence, [1, 0, 2])
+
+
 def project_all_steps(x, kernel, bias):
     """x [batch, T, in] -> list of T tensors x_t W + b, [batch, out]: one matmul for all steps.
 
-    Sequences stay batch-major throughout (steps are unstacked and stacked along axis 1):
-    transposing to time-major and back cost more than the strided copies.
+    The matmul's rows are time-major (x is transposed first, the smaller of the two), so
+    each step's rows are one contiguous block that unstacking hands out without a copy;
+    unstacking a batch-major projection copied every step's rows out of a strided view
+    (about 2 ms of 100 steps of [32, 1024] on the CPUs measured here).
     """
-    flat = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel) + bias
-    return tf.unstack(tf.reshape(flat, [-1, x.shape[1], kernel.shape[-1]]), axis=1)
+    flat = tf.matmul(tf.reshape(time_major(x), [-1, x.shape[-1]]), kernel) + bias
+    return tf.unstack(tf.reshape(flat, [x.shape[1], -1, kernel.shape[-1]]), axis=0)
 
 
 def rows(steps):
-    """T tensors [batch, n] -> one [batch * T, n] tensor, in the row order of `x` reshaped."""
-    return tf.reshape(tf.stack(steps, axis=1), [-1, steps[0].shape[-1]])
+    """T tensors [batch, n] -> one [T * batch, n] tensor, in the row order of
+    `project_all_steps` (time-major): stacked as contiguous blocks."""
+    return tf.reshape(tf.stack(steps, axis=0), [-1, steps[0].shape[-1]])
 
 
 def input_gradients(x, kernel, d_z_rows):
-    """(dX, dW, db) of Z = X W + b from dZ as rows [batch * T, G * units]; x [batch, T, in]."""
-    d_x = tf.reshape(tf.matmul(d_z_rows, transposed_copy(kernel)), tf.shape(x))
-    d_kernel = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), d_z_rows, transpose_a=True)
+    """(dX, dW, db) of Z = X W + b from dZ as `rows` [T * batch, G * units]; x [batch, T, in]."""
+    d_x = tf.matmul(d_z_rows, transposed_copy(kernel))
+    d_x = time_major(tf.reshape(d_x, [x.shape[1], -1, x.shape[-1]]))
+    d_kernel = tf.matmul(tf.reshape(time_major(x), [-1, x.shape[-1]]), d_z_rows, transpose_a=True)
     return d_x, d_kernel, column_sums(d_z_rows)
 
 

@@ -58,11 +58,16 @@ _portable = contextvars.ContextVar("portable_kernels", default=False)
 
 @contextlib.contextmanager
 def portable_kernels():
-    """Within this context the layers skip the backend kernels (cuDNN): graphs traced
-    here run on any device, as a SavedModel served on a CPU must, and compile with XLA."""
+    """Within this context the layers skip the backend kernels (cuDNN) and the fused
+    passes the compiled step kernels (`zoo.fused.native`): graphs traced here hold core
+    TensorFlow ops only, so they run on any device, as a SavedModel served by TensorFlow
+    Serving must, and compile with XLA."""
+    from zoo.fused.native import tf_ops_only  # imports no TensorFlow
+
     token = _portable.set(True)
     try:
-        yield
+        with tf_ops_only():
+            yield
     finally:
         _portable.reset(token)
 
