@@ -171,7 +171,7 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
     for cell in arguments.cells:
         for layers in arguments.layers:
             for units in arguments.units:
-                def model(fused=True):
+                def model(fused=True, cell=cell, units=units, layers=layers):
                     return build_language_model(VOCAB, cell, units, layers, EMBEDDING, fused=fused)
 
                 steps = {"zoo": on_schedule("auto", trainer(model())),
