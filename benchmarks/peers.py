@@ -13,6 +13,7 @@ fused pass with the zoo's own cell loop.
 """
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -201,8 +202,6 @@ def compare(arguments, trainer, rounds_for, matmul, torch_device=None):
 def on_schedule(name, step, tf_ops=False):
     """`step(n)` run (and so traced) with every fused pass on schedule `name`, and with
     TensorFlow ops only where `tf_ops` (no compiled step kernels, `zoo.fused.native`)."""
-    import contextlib
-
     from zoo.fused.native import tf_ops_only
     from zoo.fused.schedule import fused_schedule
 

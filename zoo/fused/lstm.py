@@ -106,14 +106,13 @@ def lstm_sequence(x, h_0, c_0, kernel, recurrent_kernel, bias, mask=None):
             d_z = [None] * len(hs)
             no_output_gradient = None if steps.masks is None else tf.zeros_like(h_0)
             for t in reversed(range(len(hs))):
-                if steps.masks is None:
-                    d_z[t], d_c = step.backward(d_h, d_outputs[t], d_c, saved[t], c_prev[t])
-                    d_h_kept = None
-                else:
-                    d_h, d_h_kept = steps.split(t, d_h + d_outputs[t])
+                d_output, d_h_kept, d_c_kept = d_outputs[t], None, None
+                if steps.masks is not None:  # the step's kept share passes straight back
+                    d_h, d_h_kept = steps.split(t, d_h + d_output)
                     d_c, d_c_kept = steps.split(t, d_c)
-                    d_z[t], d_c = step.backward(d_h, no_output_gradient, d_c, saved[t], c_prev[t])
-                    d_c = d_c + d_c_kept
+                    d_output = no_output_gradient
+                d_z[t], d_c = step.backward(d_h, d_output, d_c, saved[t], c_prev[t])
+                d_c = plan.plus(d_c, d_c_kept)
                 d_h = plan.plus(tf.matmul(d_z[t], recurrent_kernel_t), d_h_kept)
             d_z = plan.rows(d_z)
             d_x, d_kernel, d_bias = plan.input_gradients(x, kernel, d_z)

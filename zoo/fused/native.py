@@ -111,7 +111,7 @@ def _built():
     import tensorflow as tf
 
     source = SOURCES / "lstm_step.cc"
-    command = compile_command(source, "OUT")
+    command = compile_command(source, "OUTPUT")  # the target's place filled in below
     key = hashlib.sha256("\0".join([source.read_text(), tf.__version__, _compiler_version(command[0]),
                                     *command]).encode()).hexdigest()
     target = cache_folder() / f"lstm_step-{key[:16]}.so"
@@ -119,7 +119,8 @@ def _built():
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as building:
             partial = pathlib.Path(building) / target.name
-            result = subprocess.run(compile_command(source, partial), capture_output=True, text=True)
+            result = subprocess.run([str(partial) if part == "OUTPUT" else part for part in command],
+                                    capture_output=True, text=True)
             if result.returncode:
                 raise OSError(f"{command[0]} failed on {source.name}: "
                               f"{(result.stderr.strip().splitlines() or ['no message'])[-1]}")
