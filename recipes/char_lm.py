@@ -107,6 +107,7 @@ class CharLMTask(Task):
     config_class = CharLMConfig
     hparams = ("cell", "units", "layers", "embedding_dim", "embedding_stddev", "batch_size", "k1",
                "k2", "lr", "optimizer", "clip_norm", "dropout", "seed")
+    fused_passes_only = True  # every cell of CELLS has a fused pass; TBPTT runs them over the streams
 
     def prepare(self, config, saved_assets=None):
         """Load, split, encode and cut the corpus into streams; InputError on any bad input.

@@ -186,6 +186,7 @@ class TagTask(Task):
     config_class = TagConfig
     hparams = ("cell", "units", "layers", "bidirectional", "residual", "dropout", "head_weights",
                "batch_size", "steps", "lr", "seed")
+    fused_passes_only = True  # every cell of CELLS has a fused pass; the heads are dense layers
 
     def prepare(self, config, saved_assets=None):
         """Read and check the data, split it, learn the vocabulary from the training split;

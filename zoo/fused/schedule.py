@@ -20,6 +20,18 @@ a machine without a GPU, at least two cores, at least `MIN_ROWS` rows per group 
 `MIN_UNITS` units. On a GPU one pass is already spread over the device; with few units
 the per-step op overhead, which two chains double, outweighs the matmuls, and a split
 graph takes twice as long to build.
+
+The threads: where a process's passes split into as many row groups as it has cores (two
+on the 2-core machines measured), each group's chain ran faster on a core of its own, its
+matmuls unthreaded, than with every small matmul free to thread over both cores, where the
+two chains' matmuls contend for the same two intra-op threads. `claim_core_per_group` sets
+TensorFlow's intra-op pool to one thread for such a process, before TensorFlow starts;
+the inter-op pool, one thread per core, still runs the two chains, and any other
+independent ops, side by side. Whole training steps of a 256-unit LSTM ran 1.02x-1.10x
+faster so, and the default char_lm job's updates 1.05x (docs/benchmarks.md). Passes that
+do not split then run their matmuls on one core, so the pool is only claimed where every
+pass of the run splits: the recipe says so (`zoo.run.task.Task.fused_passes_only`) and
+its batch and units split.
 """
 
 import contextlib
@@ -60,15 +72,45 @@ def row_groups(batch, units):
     `units` units takes under the current schedule."""
     import tensorflow as tf
 
-    name = _schedule.get()
+    return _groups(_schedule.get(), batch, units, bool(tf.config.list_logical_devices("GPU")))
+
+
+def _groups(name, batch, units, has_gpu):
+    """Row groups of a pass on schedule `name` over `batch` rows of `units` units."""
     if name == "single" or batch is None or batch < 2:
         return 1
     if name == "batch-split":
         return 2
-    if (tf.config.list_logical_devices("GPU") or cpu_cores() < 2 or batch < 2 * MIN_ROWS
-            or units < MIN_UNITS):
+    if has_gpu or cpu_cores() < 2 or batch < 2 * MIN_ROWS or units < MIN_UNITS:
         return 1
     return 2
+
+
+INTRA_OP_SETTING = "TF_NUM_INTRAOP_THREADS"  # set by the user, it is left alone
+
+
+def claim_core_per_group(name, batch, units):
+    """Give each row group of a process's fused passes a core: TensorFlow's intra-op pool
+    of one thread, where passes of `units` units over `batch` rows take as many row groups
+    as this process has cores on schedule `name`.
+
+    Returns the intra-op threads set, or None where the pool is left as it is: fewer
+    groups than cores (more cores than groups were not measured), a GPU, a pool the
+    environment sets (`TF_NUM_INTRAOP_THREADS`), or TensorFlow already started in this
+    process (its pool cannot change then). Call it before anything runs TensorFlow.
+    """
+    import tensorflow as tf
+
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, received: {name!r}")
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))  # does not start TensorFlow
+    if INTRA_OP_SETTING in os.environ or _groups(name, batch, units, has_gpu) != cpu_cores():
+        return None
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:  # already started
+        return None
+    return 1
 
 
 def on_current_schedule(sequence, units, x, states, weights, mask):

@@ -11,6 +11,7 @@ status 2; a diverged run exits with status 1.
 import dataclasses
 import sys
 
+from zoo.fused.schedule import claim_core_per_group
 from zoo.run.config import OneLineParser, add_config_flags, config_overrides
 from zoo.run.cpu_allocator import keep_freed_memory_in_process
 from zoo.run.errors import InputError
@@ -62,8 +63,11 @@ def config_from_command_line(task, argv, smoke, description):
         check_writable_folder(config.logdir, "--logdir")
     if config.export_dir:
         check_writable_folder(config.export_dir, "--export-dir")
+    # Both before anything makes TensorFlow create its devices.
     if config.strategy == "mirrored":
-        split_cpu(config.devices)  # before anything makes TensorFlow create its devices
+        split_cpu(config.devices)
+    elif config.strategy == "default" and task.fused_passes_only and not (config.penalised() or config.jit_compile):
+        claim_core_per_group(config.schedule, config.batch_size, config.units)
     return config, arguments.resume
 
 

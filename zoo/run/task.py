@@ -7,6 +7,7 @@ resume, clean stops, the non-finite guard, bad input in one line, export.
 
     class MyTask(Task):
         name, module, config_class, hparams        who it is, and what HParams shows
+        fused_passes_only                           every recurrent layer a fused pass
         assets_file                                 the run's JSON file of dict assets
         prepare(config, saved_assets) -> data      load and check every input (InputError),
                                                     before anything is written; data.assets
@@ -59,6 +60,10 @@ class Task:
     module = None          # the importable module that holds TASK, e.g. "recipes.char_lm"
     config_class = None
     hparams = ()           # config fields shown in TensorBoard's HParams
+    # True where every recurrent layer the task builds is a fused pass over the batch's rows
+    # of `config.units` units (no step loop, such as a decoder's): the command line may then
+    # give each row group of the passes a core (`zoo.fused.schedule.claim_core_per_group`).
+    fused_passes_only = False
     assets_file = None     # the run folder's JSON file of the assets (a dict), by default
 
     def save_assets(self, assets, folder):
