@@ -99,7 +99,8 @@ def torch_version():
     return torch.__version__
 
 
-def parse_arguments(prog, description, default_steps, argv=None):
+def parse_arguments(prog, description, default_steps, argv=None, pool=False):
+    """The benchmarks' shared flags; `pool` adds `--pool` (TensorFlow's thread pools)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "elman"], choices=sorted(GATES))
     parser.add_argument("--units", nargs="+", type=int, default=[128, 256, 512, 1024])
@@ -111,6 +112,10 @@ def parse_arguments(prog, description, default_steps, argv=None):
                         help="the clock the FP32 peak is computed at (default: the highest 'cpu MHz' in "
                              "/proc/cpuinfo, which a virtual machine lists at its nominal clock, not the "
                              "boost clock it runs at)")
+    if pool:
+        parser.add_argument("--pool", choices=("recipe", "default"), default="recipe",
+                            help="TensorFlow's intra-op pool: as a recipe sets it for the auto schedule "
+                                 "(one thread on a 2-core machine), or TensorFlow's default")
     return parser.parse_args(argv)
 
 
