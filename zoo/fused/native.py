@@ -83,8 +83,10 @@ def compile_command(source, target):
 
 def _vector_flags():
     """AVX2 and FMA where this CPU has them (every machine this project runs on does);
-    AVX-512 is left out: Eigen's half-precision AVX-512 header does not build with GCC 12,
-    and the rows of a step are short enough that 256-bit vectors keep up."""
+    AVX-512 is left out: `-march=native` on a CPU with AVX512-FP16 fails to build Eigen's
+    half-precision header with GCC 12, and the AVX-512 flags alone ran the kernels 1.13x
+    faster, about 1% of a training step (docs/benchmarks.md), not yet worth a second
+    build path."""
     try:
         flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
     except OSError:

@@ -47,11 +47,15 @@ MIN_UNITS = 128  # the fewest units measured faster split (1.10x-1.33x at 128)
 _schedule = contextvars.ContextVar("fused_schedule", default=DEFAULT_SCHEDULE)
 
 
+def _check(name):
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, received: {name!r}")
+
+
 @contextlib.contextmanager
 def fused_schedule(name):
     """Within this context fused passes traced take schedule `name` (one of `SCHEDULES`)."""
-    if name not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, received: {name!r}")
+    _check(name)
     token = _schedule.set(name)
     try:
         yield
@@ -101,8 +105,7 @@ def claim_core_per_group(name, batch, units):
     """
     import tensorflow as tf
 
-    if name not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, received: {name!r}")
+    _check(name)
     has_gpu = bool(tf.config.list_physical_devices("GPU"))  # does not start TensorFlow
     if INTRA_OP_SETTING in os.environ or _groups(name, batch, units, has_gpu) != cpu_cores():
         return None
