@@ -81,17 +81,27 @@ def compile_command(source, target):
             *tf.sysconfig.get_compile_flags(), *tf.sysconfig.get_link_flags()]
 
 
-def _vector_flags():
-    """AVX2 and FMA where this CPU has them (every machine this project runs on does);
-    AVX-512 is left out: `-march=native` on a CPU with AVX512-FP16 fails to build Eigen's
-    half-precision header with GCC 12, and the AVX-512 flags alone ran the kernels 1.13x
-    faster, about 1% of a training step (docs/benchmarks.md), not yet worth a second
-    build path."""
-    try:
-        flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
-    except OSError:
-        return []
-    return ["-mavx2", "-mfma"] if {"avx2", "fma"} <= set(flags) else []
+# The compiler flags for each vector extension, in the order they are tried: the widest
+# whose CPU flags (as /proc/cpuinfo names them) this CPU lists all of. Not `-march=native`:
+# on a CPU with AVX512-FP16 it fails to build Eigen's half-precision header with GCC 12.
+VECTOR_EXTENSIONS = (
+    ({"avx512f", "avx512vl", "avx512dq", "avx512bw", "avx2", "fma"},
+     ["-mavx2", "-mfma", "-mavx512f", "-mavx512vl", "-mavx512dq", "-mavx512bw"]),
+    ({"avx2", "fma"}, ["-mavx2", "-mfma"]),
+)
+
+
+def _vector_flags(cpu_flags=None):
+    """The widest of `VECTOR_EXTENSIONS` this CPU has (`cpu_flags`, else /proc/cpuinfo's);
+    none where it has none or does not say. AVX-512 ran the kernels 1.13x faster than AVX2
+    on the Xeon measured (docs/benchmarks.md)."""
+    if cpu_flags is None:
+        try:
+            line = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "")
+        except OSError:
+            return []
+        cpu_flags = line.partition(":")[2].split()
+    return next((flags for needed, flags in VECTOR_EXTENSIONS if needed <= set(cpu_flags)), [])
 
 
 def _compiler_version(compiler):

@@ -115,3 +115,15 @@ def test_a_missing_compiler_falls_back_to_tensorflow_ops(monkeypatch, tmp_path):
             assert native.step_kernels(tf.float32) is None
     finally:
         native._library.cache_clear()  # the next test loads the real library again
+
+
+@pytest.mark.parametrize("cpu_flags, expected", [
+    ("fpu sse2 avx2 fma avx512f avx512vl avx512dq avx512bw avx512_fp16", "-mavx512bw"),
+    ("fpu sse2 avx2 fma avx512f", "-mfma"),  # AVX-512 without the subsets Eigen's packets use
+    ("fpu sse2 avx2 fma", "-mfma"),
+    ("fpu sse2 avx", None),
+])
+def test_the_kernels_are_built_for_the_widest_vectors_the_cpu_has(cpu_flags, expected):
+    flags = native._vector_flags(cpu_flags.split())
+    assert (flags[-1] if flags else None) == expected
+    assert "-march=native" not in flags
