@@ -133,6 +133,13 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
                 constraint=self.bias_constraint,
             )
 
+    def _create_dropout_mask(self, step_input, dropout_rate):
+        # Keras' draw, except within a row window (zoo.layers.row_window): there the
+        # whole batch's mask, this window's rows of it. (zoo.layers imports the cells.)
+        from zoo.layers.row_window import windowed_dropout
+
+        return windowed_dropout(ops.ones_like(step_input), dropout_rate, self.seed_generator)
+
     def dropped_out(self, x_t, h_tm1, training):
         """x_t and h_{t-1} with this sequence's dropout masks applied (training only)."""
         if training and self.dropout > 0.0:

@@ -32,6 +32,11 @@ faster so, and the default char_lm job's updates 1.05x (docs/benchmarks.md). Pas
 do not split then run their matmuls on one core, so the pool is only claimed where every
 pass of the run splits: the recipe says so (`zoo.run.task.Task.fused_passes_only`) and
 its batch and units split.
+
+A training update can split before any pass does: where a pass of the model would split,
+`zoo.training.row_groups` runs the whole model once per row group, so the groups stay
+apart through every layer, the output layer and the loss, and each group's passes run as
+one pass (`single`). `row_groups` is the decision both take.
 """
 
 import contextlib
@@ -122,6 +127,11 @@ def on_current_schedule(sequence, units, x, states, weights, mask):
     return in_row_groups(sequence, row_groups(x.shape[0], units), x, states, weights, mask)
 
 
+def group_sizes(batch, groups):
+    """The rows of each of `groups` row groups of `batch` rows, as evenly as they go."""
+    return [batch // groups + (g < batch % groups) for g in range(groups)]
+
+
 def in_row_groups(sequence, groups, x, states, weights, mask):
     """`sequence(x, *states, *weights, mask=mask)` computed as `groups` passes over row
     groups (rows split as evenly as they go), its results concatenated along the rows."""
@@ -129,8 +139,7 @@ def in_row_groups(sequence, groups, x, states, weights, mask):
 
     if groups == 1:
         return sequence(x, *states, *weights, mask=mask)
-    batch = x.shape[0]
-    sizes = [batch // groups + (g < batch % groups) for g in range(groups)]
+    sizes = group_sizes(x.shape[0], groups)
     xs = tf.split(x, sizes)
     split_states = [tf.split(s, sizes) for s in states]
     masks = [None] * groups if mask is None else tf.split(mask, sizes)

@@ -143,11 +143,15 @@ class RecurrentLayer(keras.layers.RNN):
         super().__init__(cell, **kwargs)
         self.fused = bool(fused)
 
+    def has_fused_pass(self):
+        """Whether calls with a known number of steps, at most `MAX_FUSED_STEPS`, take the
+        `zoo.fused` pass (step 3 above)."""
+        return self.fused and keras.backend.backend() == "tensorflow" and _fused_sequence(self.cell) is not None
+
     def runs_fused(self, sequences, mask=None):
         """Whether a call on `sequences` can take the `zoo.fused` pass (step 3 above)."""
         steps = sequences.shape[1]
-        return (self.fused and keras.backend.backend() == "tensorflow" and steps is not None
-                and steps <= MAX_FUSED_STEPS and _fused_sequence(self.cell) is not None)
+        return self.has_fused_pass() and steps is not None and steps <= MAX_FUSED_STEPS
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if recording() is not None:  # the flow penalty's probed cell loop (zoo.layers.probed)

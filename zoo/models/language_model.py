@@ -16,6 +16,7 @@ none.
 
 import keras
 
+from zoo.layers.row_window import WindowedDropout
 from zoo.layers.stack import forward_stack, with_carried_state
 
 
@@ -44,7 +45,7 @@ def build_language_model(vocab_size, cell, units, layers, embedding_dim, dropout
     hidden, state_inputs, state_outputs = forward_stack(hidden, cell, units, layers, dropout, seed, fused,
                                                         carry_state=True)
     if dropout:
-        hidden = keras.layers.Dropout(dropout, seed=seed + layers, name="output_dropout")(hidden)
+        hidden = WindowedDropout(dropout, seed=seed + layers, name="output_dropout")(hidden)
     logits = keras.layers.Dense(vocab_size, name="logits")(hidden)
     return keras.Model([token_ids, *state_inputs], [logits, *state_outputs], name=name)
 

@@ -36,6 +36,7 @@ from zoo.training.distribution import replica_rows, running_strategy
 from zoo.training.flow_penalty import penalised_loss, scaled
 from zoo.training.guarded_update import distributed_update, guarded_update, refuse_float16
 from zoo.training.precision import full_precision
+from zoo.training.row_groups import loss_in_row_groups, update_row_groups
 
 
 class TBPTTRule:
@@ -108,9 +109,20 @@ class TBPTTRule:
     def window_loss(self, inputs, targets, state, training):
         """(loss in nats per scored character, state after the first k1 steps).
 
-        The loss is computed in at least float32 whatever the model's compute dtype."""
+        The loss is computed in at least float32 whatever the model's compute dtype. A
+        training window on one device runs in row groups where the schedule splits
+        (`zoo.training.row_groups`; not with the flow penalty's probed loop or XLA)."""
         inputs = tf.convert_to_tensor(inputs)
         state = [tf.convert_to_tensor(s) for s in state]
+        groups = 1
+        if training and self.strategy is None and not self.flow_penalty and not self.jit_compile:
+            groups = update_row_groups(self.model, inputs.shape[0])
+        if groups > 1:
+            return loss_in_row_groups(lambda *rows: self._rows_loss(*rows, training), groups, inputs, targets, state)
+        return self._rows_loss(inputs, targets, state, training)
+
+    def _rows_loss(self, inputs, targets, state, training):
+        """`window_loss` of these rows in one call."""
         logits, *carried = self.model([inputs[:, :self.k1], *state], training=training)
         if self.k2 > self.k1:
             rest, *_ = self.model([inputs[:, self.k1:], *carried], training=training)
