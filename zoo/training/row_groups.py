@@ -18,9 +18,8 @@ layers and 1.08x with one (docs/benchmarks.md).
 
 The update equals the whole-batch update to float rounding: each row's arithmetic is the
 same, the loss and gradients are sums in another order, and the dropout masks are the
-whole batch's (`zoo.layers.row_window`). So it is taken only where every random draw of
-the model is windowed: every recurrent layer a zoo `RecurrentLayer` with a fused pass,
-every other layer that draws random numbers a `WindowedDropout`.
+whole batch's (`zoo.layers.row_window`). So it is taken only where every layer computes
+each row from that row alone and draws its random numbers windowed (`update_row_groups`).
 """
 
 import keras
@@ -30,17 +29,25 @@ from zoo.fused.schedule import fused_schedule, group_sizes, row_groups
 from zoo.layers.recurrent import RecurrentLayer
 from zoo.layers.row_window import RowWindows, WindowedDropout, row_window
 
+# Layers whose output rows each depend on their input row alone, with no random draw.
+ROW_BY_ROW = (keras.layers.InputLayer, keras.layers.Embedding, keras.layers.Dense, keras.layers.Activation,
+              keras.layers.LayerNormalization, keras.layers.Add, keras.layers.Concatenate)
+
 
 def update_row_groups(model, batch):
     """How many row groups an update of `model` over `batch` rows (None: unknown) takes
-    on the current schedule; 1 is the whole batch at once."""
-    layers = model.layers
-    recurrent = [layer for layer in layers if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
-    if not recurrent or not all(isinstance(layer, RecurrentLayer) and layer.has_fused_pass() for layer in recurrent):
+    on the current schedule; 1 is the whole batch at once.
+
+    Every layer of the model must compute each row from that row alone and draw its
+    random numbers windowed: `ROW_BY_ROW` layers, `WindowedDropout`, and zoo
+    `RecurrentLayer`s with a fused pass, of which there must be one (a batch
+    normalisation, say, or a Keras `Dropout`, keeps the whole batch together).
+    """
+    recurrent = [layer for layer in model.layers if isinstance(layer, RecurrentLayer)]
+    if not recurrent or not all(layer.has_fused_pass() for layer in recurrent):
         return 1
-    if any(hasattr(layer, "seed_generator") and not isinstance(layer, WindowedDropout)
-           for layer in layers if not isinstance(layer, RecurrentLayer)):
-        return 1  # a draw that would differ by group
+    if not all(isinstance(layer, (*ROW_BY_ROW, WindowedDropout, RecurrentLayer)) for layer in model.layers):
+        return 1
     return min(row_groups(batch, layer.cell.units) for layer in recurrent)
 
 

@@ -79,8 +79,11 @@ def test_updates_split_only_where_every_draw_is_windowed_and_the_passes_would_sp
         hidden = keras.layers.Embedding(VOCAB, 4)(inputs)
         built_in = keras.Model(inputs, keras.layers.Dense(VOCAB)(keras.layers.LSTM(6, return_sequences=True)(hidden)))
         assert update_row_groups(built_in, BATCH) == 1
-        hidden = fused.get_layer("rnn_0")(keras.layers.Dropout(0.1)(hidden))  # a draw per group
-        assert update_row_groups(keras.Model(inputs, hidden), BATCH) == 1
+        rnn = fused.get_layer("rnn_0")
+        assert update_row_groups(keras.Model(inputs, rnn(hidden)), BATCH) == 2
+        # A draw per group; statistics over the batch.
+        for across_rows in (keras.layers.Dropout(0.1), keras.layers.BatchNormalization()):
+            assert update_row_groups(keras.Model(inputs, rnn(across_rows(hidden))), BATCH) == 1
     with fused_schedule("single"):
         assert update_row_groups(fused, BATCH) == 1
     # auto: 6 units are too few to split
