@@ -154,8 +154,9 @@ class TrainingConfig:
     schedule: str = setting(DEFAULT_SCHEDULE, "how the fused passes use a CPU's cores (zoo.fused.schedule): auto "
                             "splits a batch's rows into two passes side by side where that measured "
                             "faster (no GPU, 2+ cores, 16+ rows, 128+ units), on 2 cores each on a core of its "
-                            "own (one intra-op thread); single runs one pass; batch-split always splits; "
-                            "results differ only by float rounding", choices=SCHEDULES)
+                            "own (one intra-op thread; a TBPTT update then runs the whole model once per row "
+                            "group, zoo.training.row_groups); single runs one pass; batch-split always "
+                            "splits; results differ only by float rounding", choices=SCHEDULES)
     jit_compile: bool = setting(False, "compile the update with XLA; slower on CPU here, try it "
                                 "on a GPU")
     strategy: str = setting("default", "tf.distribute: one device, mirrored over --devices of this "

@@ -13,8 +13,9 @@ whole update instead keeps the groups apart from the embedding through the stack
 the output layer and the loss, where a split in every pass joins the groups after each
 layer and runs the rest over the whole batch on one core (the pool a recipe then takes,
 `claim_core_per_group`). Each group's passes run as one pass (`single`). Whole training
-steps of the benchmarks' language model ran 1.02x-1.05x faster with two 256-unit LSTM
-layers and 1.08x with one (docs/benchmarks.md).
+steps of the benchmarks' language model ran 1.04x-1.06x faster with two 256-unit LSTM
+layers and 1.03x with one; at 1024 units they ran slower, so wider layers split in every
+pass (`MAX_UNITS`; docs/benchmarks.md).
 
 The update equals the whole-batch update to float rounding: each row's arithmetic is the
 same, the loss and gradients are sums in another order, and the dropout masks are the
@@ -29,6 +30,10 @@ from zoo.fused.schedule import fused_schedule, group_sizes, row_groups
 from zoo.layers.recurrent import RecurrentLayer
 from zoo.layers.row_window import RowWindows, WindowedDropout, row_window
 
+# The most units of a recurrent layer with which an update splits: against a split in
+# every pass, an LSTM's training steps ran 1.03x-1.06x at 256 units, 1.01x at 512 and
+# 0.94x-0.98x at 1024 (docs/benchmarks.md), where the passes split instead.
+MAX_UNITS = 512
 # Layers whose output rows each depend on their input row alone, with no random draw.
 ROW_BY_ROW = (keras.layers.InputLayer, keras.layers.Embedding, keras.layers.Dense, keras.layers.Activation,
               keras.layers.LayerNormalization, keras.layers.Add, keras.layers.Concatenate)
@@ -40,11 +45,12 @@ def update_row_groups(model, batch):
 
     Every layer of the model must compute each row from that row alone and draw its
     random numbers windowed: `ROW_BY_ROW` layers, `WindowedDropout`, and zoo
-    `RecurrentLayer`s with a fused pass, of which there must be one (a batch
-    normalisation, say, or a Keras `Dropout`, keeps the whole batch together).
+    `RecurrentLayer`s with a fused pass of at most `MAX_UNITS` units, of which there must
+    be one (a batch normalisation, say, or a Keras `Dropout`, keeps the whole batch
+    together).
     """
     recurrent = [layer for layer in model.layers if isinstance(layer, RecurrentLayer)]
-    if not recurrent or not all(layer.has_fused_pass() for layer in recurrent):
+    if not recurrent or not all(layer.has_fused_pass() and layer.cell.units <= MAX_UNITS for layer in recurrent):
         return 1
     if not all(isinstance(layer, (*ROW_BY_ROW, WindowedDropout, RecurrentLayer)) for layer in model.layers):
         return 1

@@ -9,7 +9,7 @@ import tensorflow as tf
 from zoo.fused.schedule import fused_schedule
 from zoo.layers.row_window import RowWindows, row_window, windowed_dropout
 from zoo.models.language_model import build_language_model
-from zoo.training.row_groups import update_row_groups
+from zoo.training.row_groups import MAX_UNITS, update_row_groups
 from zoo.training.tbptt import TBPTTRule
 
 VOCAB, BATCH, K1, K2 = 11, 7, 4, 6  # 7 rows: groups of 4 and 3
@@ -84,6 +84,8 @@ def test_updates_split_only_where_every_draw_is_windowed_and_the_passes_would_sp
         # A draw per group; statistics over the batch.
         for across_rows in (keras.layers.Dropout(0.1), keras.layers.BatchNormalization()):
             assert update_row_groups(keras.Model(inputs, rnn(across_rows(hidden))), BATCH) == 1
+        wide = build_language_model(VOCAB, "lstm", MAX_UNITS + 1, 1, 5)
+        assert update_row_groups(wide, BATCH) == 1  # its passes split instead
     with fused_schedule("single"):
         assert update_row_groups(fused, BATCH) == 1
     # auto: 6 units are too few to split
