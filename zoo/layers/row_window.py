@@ -20,6 +20,10 @@ import contextvars
 import keras
 import tensorflow as tf
 
+# How keras.random.dropout folds a seed generator's int64 state into int32 and fills a noise
+# shape's None sizes; the windowed draw must take both as it does.
+from keras.src.backend.tensorflow.random import _cast_seed, _get_concrete_noise_shape
+
 _window = contextvars.ContextVar("row_window", default=None)
 
 
@@ -65,20 +69,21 @@ def windowed_dropout(inputs, rate, generator, noise_shape=None):
     if current is None:
         return keras.random.dropout(inputs, rate, noise_shape=noise_shape, seed=generator)
     windows, window = current
-    seed = windows.seed(window, generator)
-    # What keras.random.dropout does with a seed generator's seed (keras/src/backend/
-    # tensorflow/random.py): its int64 state folded into int32.
-    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32) if seed.dtype != tf.int32 else seed
-    noise = [None] * inputs.shape.rank if noise_shape is None else list(noise_shape)
-    if noise[0] == 1:  # one mask row for every row: the same draw in every window
-        noise = [tf.shape(inputs)[k] if size is None else size for k, size in enumerate(noise)]
-        return tf.nn.experimental.stateless_dropout(inputs, rate=rate, noise_shape=noise, seed=seed)
-    noise = [windows.batch] + [tf.shape(inputs)[k] if size is None else size for k, size in enumerate(noise[1:], 1)]
+    # The seed and noise shape as keras.random.dropout takes them, the noise over the
+    # whole batch's rows unless one mask row serves every row.
+    seed = _cast_seed(windows.seed(window, generator))
+    noise_shape = noise_shape or [None] * inputs.shape.rank
+    noise = _get_concrete_noise_shape(inputs, noise_shape)
+    per_row = noise_shape[0] != 1
+    if per_row:
+        noise[0] = windows.batch
     # stateless_dropout(ones) is the scaled keep mask, 0 or 1 / (1 - rate); inputs times
     # it are the values stateless_dropout(inputs) gives.
     mask = tf.nn.experimental.stateless_dropout(tf.ones(noise, inputs.dtype), rate=rate, seed=seed)
-    first = windows.firsts[window]
-    return inputs * mask[first:first + windows.sizes[window]]
+    if per_row:
+        first = windows.firsts[window]
+        mask = mask[first:first + windows.sizes[window]]
+    return inputs * mask
 
 
 @keras.saving.register_keras_serializable(package="zoo")
